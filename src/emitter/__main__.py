@@ -1,0 +1,3 @@
+from emitter.cli import main
+
+main()

@@ -1,0 +1,245 @@
+"""The command line. One exception boundary (``main``) turns every error into a short message
+and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error. No traceback
+reaches a user.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import click
+import typer
+
+from emitter import __version__
+from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
+
+app = typer.Typer(
+    name="ignition-stack",
+    help="Ignition gateway stacks for Docker Compose and Kubernetes, with redundant pairs that come up already paired.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class ArchitectureChoice(StrEnum):
+    BASIC = "basic"
+    SCALE_OUT = "scale-out"
+    HUB_AND_SPOKE = "hub-and-spoke"
+
+
+class TargetChoice(StrEnum):
+    COMPOSE = "compose"
+    K8S = "k8s"
+    KUBERNETES = "kubernetes"
+    ALL = "all"
+
+
+class TransportChoice(StrEnum):
+    PLAIN = "plain"
+    SSL = "ssl"
+
+
+class OutputFormat(StrEnum):
+    YAML = "yaml"
+    JSON = "json"
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.render(), file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ignition-stack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Ignition gateway stacks for Docker Compose and Kubernetes."""
+
+
+ArchOption = Annotated[
+    ArchitectureChoice | None,
+    typer.Option(
+        "--arch", "-a", help="basic | scale-out | hub-and-spoke (omit, with no -f, for the wizard)."
+    ),
+]
+RedundantOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run this workhorse role as a master/backup pair: gateway, backend or hub (`none` for no pair)."
+    ),
+]
+
+
+def create(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Project name: the directory, Compose project and Kubernetes namespace."
+        ),
+    ],
+    arch: ArchOption = None,
+    redundant: RedundantOption = None,
+    frontends: Annotated[
+        int | None,
+        typer.Option(min=1, max=10000, help="scale-out: frontend gateways [default: 1]."),
+    ] = None,
+    spokes: Annotated[
+        int | None,
+        typer.Option(min=0, max=10000, help="hub-and-spoke: spoke gateways [default: 3]."),
+    ] = None,
+    edge_role: Annotated[
+        str | None,
+        typer.Option(
+            help="Role that runs the Edge edition, or `none` [default: spoke for hub-and-spoke]."
+        ),
+    ] = None,
+    target: Annotated[TargetChoice, typer.Option(help="What to generate.")] = TargetChoice.COMPOSE,
+    transport: Annotated[
+        TransportChoice | None,
+        typer.Option(
+            help="Gateway Network transport: plain (8088, demo only) or ssl (8060) [default: plain]."
+        ),
+    ] = None,
+    stack_file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="Build from a stack file (as --dry-run prints it)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the resolved stack file and write nothing.")
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option(help="Format of the --dry-run output.")
+    ] = OutputFormat.YAML,
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", "-o", help="Parent directory of the project.")
+    ] = Path(),
+    strict: Annotated[
+        bool, typer.Option(help="Treat warnings (e.g. the demo-only plain transport) as errors.")
+    ] = False,
+) -> None:
+    """Create a project NAME: stack.yaml, the generated targets and POST-SETUP.md."""
+    from emitter.commands import create_command
+
+    create_command(
+        name=name,
+        architecture=arch.value if arch else None,
+        redundant=redundant,
+        frontends=frontends,
+        spokes=spokes,
+        edge_role=edge_role,
+        target=target.value,
+        transport=transport.value if transport else None,
+        stack_file=stack_file,
+        dry_run=dry_run,
+        output_format=output_format.value,
+        output_dir=output_dir,
+        strict=strict,
+    )
+
+
+app.command("create")(create)
+app.command("init", help="Same as create.")(create)
+
+
+@app.command("emit")
+def emit(
+    stack_file: Annotated[Path, typer.Argument(help="The stack file.")] = Path("stack.yaml"),
+    target: Annotated[
+        TargetChoice, typer.Option(help="Which target(s) to write.")
+    ] = TargetChoice.ALL,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output directory (with --target all: one sub-directory per target) [default: targets/<target> beside the stack file]."
+        ),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the output directory differs.")
+    ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option("--diff", help="With --check: print the whole diff, not a bounded summary."),
+    ] = False,
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+) -> None:
+    """Generate targets from a stack file (or, with --check, verify they are up to date)."""
+    from emitter.commands import emit_command
+
+    emit_command(
+        stack_file=stack_file,
+        target=target.value,
+        out=out,
+        check=check,
+        full_diff=diff,
+        strict=strict,
+    )
+
+
+@app.command("validate")
+def validate(
+    path: Annotated[
+        Path, typer.Argument(help="A generated target directory, manifest or compose file.")
+    ] = Path("targets"),
+    kubernetes_version: Annotated[
+        str | None, typer.Option(help="Kubernetes version to validate against (X.Y).")
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Also fail on warnings.")] = False,
+) -> None:
+    """Schema-check generated manifests and compose files, offline."""
+    from emitter.validation import validate_command
+
+    validate_command(path=path, kubernetes_version=kubernetes_version, strict=strict)
+
+
+@app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of stack.yaml."""
+    from emitter.commands import schema_command
+
+    schema_command()
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="ignition-stack", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except StackInvalid as exc:
+        _print_diagnostics(exc.diagnostics)
+        print(f"ignition-stack: stack is invalid ({exc})", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except UsageError as exc:
+        _print_diagnostics(exc.diagnostics)
+        print(f"ignition-stack: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except EmitterError as exc:
+        print(f"ignition-stack: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)

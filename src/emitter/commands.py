@@ -1,0 +1,235 @@
+"""What each command does, apart from parsing its flags (cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from emitter import rules
+from emitter.architectures import ARCHITECTURES
+from emitter.diagnostics import Diagnostic, EmitterError, UsageError
+from emitter.pipeline import Resolved, prepare, render
+from emitter.project import create_project, target_directory
+from emitter.resolve import NO_ROLE
+from emitter.spec import StackSpec, dump_stack, load_stack_file
+from emitter.targets import target_names
+from emitter.tree import Drift, diff_tree, write_tree
+
+# How much of a drift diff `emit --check` prints without --diff.
+DIFF_LINE_LIMIT = 120
+
+
+def _warn(diagnostics: tuple[Diagnostic, ...]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.render(), file=sys.stderr)
+
+
+def _usage(diagnostic: Diagnostic) -> UsageError:
+    return UsageError(diagnostic.message, [diagnostic])
+
+
+def build_spec(
+    *,
+    name: str,
+    architecture: str | None,
+    redundant: str | None,
+    frontends: int | None,
+    spokes: int | None,
+    edge_role: str | None,
+    transport: str | None,
+    stack_file: Path | None,
+) -> StackSpec:
+    """The stack a ``create`` invocation describes, from a stack file, flags, or the wizard."""
+    problem = rules.stack_name_problem(name)
+    if problem:
+        raise _usage(problem)
+    topology_flags = {
+        key: value
+        for key, value in (
+            ("architecture", architecture),
+            ("redundant", redundant),
+            ("frontends", frontends),
+            ("spokes", spokes),
+            ("edge_role", edge_role),
+        )
+        if value is not None
+    }
+    if stack_file is not None:
+        base = load_stack_file(stack_file)
+        update: dict[str, Any] = {"name": name}
+        if transport is not None:
+            update["transport"] = transport
+        if topology_flags:
+            # A new shape: the gateways are derived again; the file's redundant role is kept
+            # unless re-applied, and rules report it if the new architecture has no such role.
+            update.update(topology_flags)
+            update["gateways"] = None
+            if (
+                "architecture" in topology_flags
+                and topology_flags["architecture"] != base.architecture
+            ):
+                update.setdefault("edge_role", None)
+        merged = base.model_copy(update=update)
+        _check_flags(merged, topology_flags)
+        return _normalised(merged)
+    if architecture is None:
+        from emitter.wizard import run_wizard
+
+        answers = run_wizard(name)
+        architecture = answers["architecture"]
+        redundant = answers["redundant"]
+        frontends = answers.get("frontends")
+        spokes = answers.get("spokes")
+        transport = transport or answers.get("transport")
+        topology_flags = {}
+    spec = StackSpec(
+        name=name,
+        architecture=architecture,  # type: ignore[arg-type]
+        redundant=redundant,
+        frontends=frontends,
+        spokes=spokes,
+        edge_role=edge_role,
+        transport=transport or "plain",  # type: ignore[arg-type]
+    )
+    _check_flags(spec, topology_flags)
+    return _normalised(spec)
+
+
+def _normalised(spec: StackSpec) -> StackSpec:
+    if spec.redundant == NO_ROLE:
+        return spec.model_copy(update={"redundant": None})
+    return spec
+
+
+def _check_flags(spec: StackSpec, flags: dict[str, Any]) -> None:
+    """Flag values that cannot apply are usage errors (exit 2), named like the stack rules."""
+    architecture = ARCHITECTURES[spec.architecture]
+    redundant = flags.get("redundant")
+    if redundant is not None and redundant != NO_ROLE:
+        problem = rules.redundant_role_problem(architecture, redundant, path="--redundant")
+        if problem:
+            raise _usage(problem)
+    edge_role = flags.get("edge_role")
+    if edge_role is not None:
+        problem = rules.edge_role_problem(architecture, edge_role, path="--edge-role")
+        if problem:
+            raise _usage(problem)
+    for option in ("frontends", "spokes"):
+        if flags.get(option) is not None and architecture.replica_option != option:
+            raise UsageError(
+                f"--{option} applies to the "
+                f"{'scale-out' if option == 'frontends' else 'hub-and-spoke'} architecture, "
+                f"not {architecture.name}"
+            )
+
+
+def create_command(
+    *,
+    name: str,
+    architecture: str | None,
+    redundant: str | None,
+    frontends: int | None,
+    spokes: int | None,
+    edge_role: str | None,
+    target: str,
+    transport: str | None,
+    stack_file: Path | None,
+    dry_run: bool,
+    output_format: str,
+    output_dir: Path,
+    strict: bool,
+) -> None:
+    targets = target_names(target)
+    spec = build_spec(
+        name=name,
+        architecture=architecture,
+        redundant=redundant,
+        frontends=frontends,
+        spokes=spokes,
+        edge_role=edge_role,
+        transport=transport,
+        stack_file=stack_file,
+    )
+    resolved = prepare(spec, strict=strict)
+    _warn(resolved.warnings)
+    if dry_run:
+        sys.stdout.write(dump_stack(resolved.explicit, output_format))
+        return
+    directory = output_dir / name
+    written = create_project(directory, resolved, targets)
+    print(f"created {directory} ({len(written)} files)")
+    print(f"next: read {directory / 'POST-SETUP.md'}")
+    if "compose" in targets:
+        print(f"      cd {directory} && docker compose up -d")
+
+
+def _output_directories(
+    stack_file: Path, targets: tuple[str, ...], out: Path | None
+) -> dict[str, Path]:
+    if out is None:
+        return {name: target_directory(stack_file.parent, name) for name in targets}
+    if len(targets) == 1:
+        return {targets[0]: out}
+    return {name: out / name for name in targets}
+
+
+def emit_command(
+    *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
+) -> None:
+    targets = target_names(target)
+    resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
+    _warn(resolved.warnings)
+    emissions = render(resolved, targets)
+    directories = _output_directories(stack_file, targets, out)
+    if check:
+        drifted = False
+        for name, emission in emissions.items():
+            drift = diff_tree(directories[name], emission.files)
+            if not drift.clean:
+                drifted = True
+                print(_drift_report(name, directories[name], drift, full_diff))
+            else:
+                print(f"{name}: {directories[name]} is up to date")
+        if drifted:
+            raise DriftFound()
+        return
+    for name, emission in emissions.items():
+        removed = write_tree(directories[name], emission.files)
+        note = f", removed {len(removed)} stale" if removed else ""
+        print(f"{name}: wrote {len(emission.files)} files to {directories[name]}{note}")
+
+
+class DriftFound(EmitterError):
+    def __init__(self) -> None:
+        super().__init__(
+            "generated files are out of date; run `ignition-stack emit` and commit the result"
+        )
+
+
+def _drift_report(name: str, directory: Path, drift: Drift, full_diff: bool) -> str:
+    lines = [f"{name}: {directory} differs from what the stack file emits"]
+    for label, paths in (
+        ("added", drift.added),
+        ("removed", drift.removed),
+        ("changed", drift.changed),
+        ("not owned by ignition-stack (emit would refuse to overwrite)", drift.conflicts),
+    ):
+        lines.extend(f"  {label}: {path}" for path in paths)
+    diff_lines = [line for path in sorted(drift.diffs) for line in drift.diffs[path].splitlines()]
+    if not full_diff and len(diff_lines) > DIFF_LINE_LIMIT:
+        omitted = len(diff_lines) - DIFF_LINE_LIMIT
+        diff_lines = [
+            *diff_lines[:DIFF_LINE_LIMIT],
+            f"... {omitted} more diff lines (use --diff to see all)",
+        ]
+    return "\n".join(lines + diff_lines)
+
+
+def schema_command() -> None:
+    from emitter.yamlio import dump_json
+
+    schema = StackSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "urn:ignition-stack:stack-file:1"
+    sys.stdout.write(dump_json(schema))

@@ -1,0 +1,77 @@
+"""Diagnostics: what every check reports, and the errors that carry them to the CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem found in a stack.
+
+    Attributes:
+        code: stable identifier (``IS1xx`` errors, ``IS2xx`` warnings); documented in the README.
+        severity: errors stop the run; warnings print, and ``--strict`` promotes them.
+        path: dotted path into the stack file (``gateways[2].redundancy.peer``), or ``""``.
+        message: what is wrong, in the user's terms.
+        hint: how to fix it.
+    """
+
+    code: str
+    severity: Severity
+    path: str
+    message: str
+    hint: str = ""
+
+    def render(self) -> str:
+        where = f" {self.path}:" if self.path else ""
+        text = f"{self.severity} {self.code}{where} {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def promoted(self) -> Diagnostic:
+        """The same diagnostic as an error (``--strict``)."""
+        return Diagnostic(self.code, Severity.ERROR, self.path, self.message, self.hint)
+
+
+def error(code: str, path: str, message: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, path, message, hint)
+
+
+def warning(code: str, path: str, message: str, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, path, message, hint)
+
+
+def has_errors(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diagnostics)
+
+
+class EmitterError(Exception):
+    """A problem the user can fix; the CLI prints it in one line (or a list) and exits."""
+
+    exit_code = 1
+
+
+class UsageError(EmitterError):
+    """A bad flag or flag value (exit 2, like click's own usage errors)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, diagnostics: list[Diagnostic] | None = None) -> None:
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+class StackInvalid(EmitterError):
+    """The stack has errors; every diagnostic found is attached, not just the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__(f"{sum(d.severity is Severity.ERROR for d in diagnostics)} error(s)")
+        self.diagnostics = diagnostics

@@ -1,0 +1,106 @@
+"""The resolved stack: the one intermediate representation every target lowers.
+
+Everything a target needs is decided here, once, by ``resolve.py``: which gateways exist,
+who is master and who is backup, who connects to whom on which port, which networks each
+gateway joins. Targets read these facts; they never re-derive them. Domain nouns only:
+no Compose or Kubernetes words.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from emitter.spec import ArchitectureName, Edition, NodeRole, TransportName
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GatewayNetworkLink(_Frozen):
+    """An outgoing Gateway Network connection."""
+
+    target: str  # gateway name: the Compose service name and the Kubernetes Service name
+    port: int
+    ssl: bool
+
+
+class Redundancy(_Frozen):
+    """A node's place in a master/backup pair: the four keys that form the pair.
+
+    ``redundancy.noderole``, ``redundancy.gan.host``, ``redundancy.gan.port`` and
+    ``redundancy.gan.enableSsl`` in the node's ``data/redundancy.xml``. Nothing else sets the
+    role (no environment variable does), so these are seeded on first boot and re-asserted on
+    every later one.
+    """
+
+    role: NodeRole
+    peer: str
+    master_host: str  # empty on the master: the backup connects to the master, never the reverse
+    port: int
+    ssl: bool
+
+
+class Gateway(_Frozen):
+    name: str
+    role: str
+    edition: Edition
+    system_name: str
+    http_port: int
+    memory_mb: int
+    heap_mb: int
+    volume: str
+    networks: tuple[str, ...]
+    connections: tuple[GatewayNetworkLink, ...]
+    redundancy: Redundancy | None
+    # Position within a replicated tier (``spoke-3`` -> 3); None for a single gateway.
+    replica: int | None
+    # Where this gateway sits in the stack file, for diagnostics.
+    path: str
+
+
+class Tier(_Frozen):
+    """A role's gateways. A replicated tier is N identical gateways; otherwise one gateway each."""
+
+    role: str
+    replicated: bool
+    gateways: tuple[str, ...]
+
+
+class GatewayNetworkSettings(_Frozen):
+    """Incoming Gateway Network policy, the same on every gateway of the stack."""
+
+    security_policy: str
+    require_ssl: bool
+    require_two_way_auth: bool
+    allow_incoming: bool
+    port: int  # 8088 for the plain link, 8060 for SSL
+
+
+class Stack(_Frozen):
+    name: str
+    architecture: ArchitectureName
+    redundant: str | None
+    transport: TransportName
+    image: str
+    gateways: tuple[Gateway, ...]
+    tiers: tuple[Tier, ...]
+    networks: tuple[str, ...]
+    gateway_network: GatewayNetworkSettings
+    admin_username: str
+    admin_password_secret: str  # name of the secret that holds the admin password (never its value)
+
+    def gateway(self, name: str) -> Gateway | None:
+        return next((gateway for gateway in self.gateways if gateway.name == name), None)
+
+    @property
+    def pairs(self) -> tuple[tuple[Gateway, Gateway], ...]:
+        """(master, backup) for every pair whose master names an existing backup."""
+        found = []
+        for gateway in self.gateways:
+            redundancy = gateway.redundancy
+            if redundancy is not None and redundancy.role is NodeRole.MASTER:
+                peer = self.gateway(redundancy.peer)
+                if peer is not None:
+                    found.append((gateway, peer))
+        return tuple(found)

@@ -1,0 +1,95 @@
+"""``create``: a new project directory, written whole or not at all.
+
+A project is ``NAME/stack.yaml`` (the explicit stack), ``NAME/targets/<target>/`` (what
+``emit`` writes), ``NAME/POST-SETUP.md``, a git-ignored admin password for Compose, and for
+the Compose target a ``NAME/compose.yaml`` that includes ``targets/compose/compose.yaml`` so
+``cd NAME && docker compose up -d`` works.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+
+from emitter.diagnostics import EmitterError
+from emitter.documents import post_setup
+from emitter.ir import Stack
+from emitter.pipeline import Resolved, render
+from emitter.spec import dump_stack
+from emitter.tree import write_tree
+from emitter.yamlio import dump_yaml
+
+STACK_FILE = "stack.yaml"
+PASSWORD_FILE = "secrets/gateway-admin-password"
+GITIGNORE = (
+    "# The admin password written once by `ignition-stack create`; never commit it.\nsecrets/\n"
+)
+
+
+def target_directory(root: Path, target: str) -> Path:
+    return root / "targets" / target
+
+
+def project_files(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, str]:
+    """The project's own files (outside targets/), as text."""
+    stack = resolved.stack
+    files = {
+        STACK_FILE: dump_stack(resolved.explicit),
+        "POST-SETUP.md": post_setup(stack, targets),
+        ".gitignore": GITIGNORE,
+    }
+    if "compose" in targets:
+        files["compose.yaml"] = compose_entrypoint(stack)
+    return files
+
+
+def compose_entrypoint(stack: Stack) -> str:
+    """``docker compose`` finds this in the project directory; it pulls in the generated file."""
+    header = (
+        "# Lets `docker compose` run from the project directory. The stack itself is\n"
+        "# targets/compose/compose.yaml, generated from stack.yaml by `ignition-stack emit`.\n"
+    )
+    return header + dump_yaml({"name": stack.name, "include": ["targets/compose/compose.yaml"]})
+
+
+def create_project(directory: Path, resolved: Resolved, targets: tuple[str, ...]) -> list[str]:
+    """Write a new project at ``directory``; returns the relative paths written."""
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise EmitterError(
+            f"{directory} already exists and is not empty; choose another name or parent (-o), "
+            f"or run `ignition-stack emit` inside it to regenerate its targets"
+        )
+    emissions = render(resolved, targets)
+    parent = directory.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    # Build the whole project beside its final place, then rename it in: no half-written project.
+    with tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent) as scratch:
+        staging = Path(scratch) / directory.name
+        staging.mkdir()
+        for relative, text in project_files(resolved, targets).items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(relative)
+        for name, emission in emissions.items():
+            write_tree(target_directory(staging, name), emission.files)
+            written.extend(f"targets/{name}/{path}" for path in emission.files)
+        if "compose" in targets:
+            _write_password(staging / PASSWORD_FILE)
+            written.append(PASSWORD_FILE)
+        if directory.exists():
+            directory.rmdir()  # empty, checked above
+        staging.replace(directory)
+    return sorted(written)
+
+
+def _write_password(path: Path) -> None:
+    """A random admin password, generated once; the only randomness ignition-stack produces."""
+    path.parent.mkdir(mode=0o700)
+    path.parent.chmod(0o700)  # other host users cannot reach it
+    path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+    # The gateway runs as uid 2003 inside the container and reads the file through a bind
+    # mount, so the file itself must be readable; its 0700 directory keeps it private.
+    path.chmod(0o644)

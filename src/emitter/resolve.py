@@ -1,0 +1,226 @@
+"""The only resolver: stack file -> explicit stack file -> resolved IR.
+
+``expand`` fills every default so that the stack file says exactly what runs (this is what
+``--dry-run`` prints and ``create`` records). ``lower`` turns an explicit stack file into the
+IR, deciding once every fact the targets share. Neither raises on a stack that breaks the
+rules: ``rules.py`` reports those, all together.
+"""
+
+from __future__ import annotations
+
+import re
+
+from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
+from emitter.ir import Gateway, GatewayNetworkLink, GatewayNetworkSettings, Redundancy, Stack, Tier
+from emitter.spec import (
+    DEFAULT_MEMORY_MB,
+    FIRST_HTTP_PORT,
+    Edition,
+    GatewaySpec,
+    NodeRole,
+    RedundancySpec,
+    StackSpec,
+    TransportName,
+)
+
+NO_ROLE = "none"
+PLAIN_PORT = 8088
+SSL_PORT = 8060
+HEAP_PERCENT = 75
+ADMIN_USERNAME = "admin"
+
+
+def expand(spec: StackSpec) -> StackSpec:
+    """Return the explicit form of ``spec``: every default filled, every gateway listed."""
+    architecture = ARCHITECTURES[spec.architecture]
+    replicas = replica_count(spec, architecture)
+    edge_role = (
+        spec.edge_role
+        if spec.edge_role is not None
+        else (architecture.default_edge_role or NO_ROLE)
+    )
+    if spec.gateways is None:
+        gateways = derive_gateways(architecture, replicas, spec.redundant, edge_role)
+    else:
+        gateways = [
+            gateway
+            if gateway.volume
+            else gateway.model_copy(update={"volume": f"{gateway.name}-data"})
+            for gateway in spec.gateways
+        ]
+    return spec.model_copy(
+        update={
+            "frontends": replicas if architecture.replica_option == "frontends" else None,
+            "spokes": replicas if architecture.replica_option == "spokes" else None,
+            "edge_role": edge_role,
+            "gateways": gateways,
+        }
+    )
+
+
+def replica_count(spec: StackSpec, architecture: Architecture) -> int:
+    if architecture.replica_option == "frontends" and spec.frontends is not None:
+        return spec.frontends
+    if architecture.replica_option == "spokes" and spec.spokes is not None:
+        return spec.spokes
+    return architecture.default_replicas
+
+
+def gateway_names(role: RoleShape, replicas: int, redundant: str | None) -> list[str]:
+    """Names of a role's gateways: ``spoke-0..N-1`` for a replicated tier (the names Kubernetes
+    gives a StatefulSet's pods), ``<role>`` plus ``<role>-backup`` for a redundant workhorse."""
+    if role.replicated:
+        return [f"{role.name}-{index}" for index in range(replicas)]
+    if redundant == role.name:
+        return [role.name, role.name + BACKUP_SUFFIX]
+    return [role.name]
+
+
+def derive_gateways(
+    architecture: Architecture, replicas: int, redundant: str | None, edge_role: str
+) -> list[GatewaySpec]:
+    names = {role.name: gateway_names(role, replicas, redundant) for role in architecture.roles}
+    gateways: list[GatewaySpec] = []
+    for role in architecture.roles:
+        members = names[role.name]
+        # Gateways that connect to a redundant role connect to both nodes, so they survive a failover.
+        connections = [target for other in role.connects_to for target in names[other]]
+        paired = not role.replicated and len(members) == 2
+        for index, name in enumerate(members):
+            redundancy = None
+            own_connections = list(connections)
+            if paired:
+                is_master = index == 0
+                redundancy = RedundancySpec(
+                    role=NodeRole.MASTER if is_master else NodeRole.BACKUP,
+                    peer=members[1] if is_master else members[0],
+                )
+                if not is_master:
+                    # The backup also opens an ordinary Gateway Network connection to its master.
+                    own_connections.append(members[0])
+            gateways.append(
+                GatewaySpec(
+                    name=name,
+                    role=role.name,
+                    edition=Edition.EDGE if role.name == edge_role else Edition.STANDARD,
+                    http_port=FIRST_HTTP_PORT + len(gateways),
+                    memory_mb=DEFAULT_MEMORY_MB,
+                    volume=f"{name}-data",
+                    networks=list(role.networks),
+                    connections=own_connections,
+                    redundancy=redundancy,
+                )
+            )
+    return gateways
+
+
+def gateway_network_settings(transport: TransportName) -> GatewayNetworkSettings:
+    """Zero-click policy: every gateway accepts incoming connections without approval.
+
+    Plain: no SSL at all (demo only; see docs/security.md). SSL: certificates signed by the
+    stack CA are pre-trusted everywhere, and two-way auth makes them the gate instead of an
+    approval click.
+    """
+    ssl = transport is TransportName.SSL
+    return GatewayNetworkSettings(
+        security_policy="Unrestricted",
+        require_ssl=ssl,
+        require_two_way_auth=ssl,
+        allow_incoming=True,
+        port=SSL_PORT if ssl else PLAIN_PORT,
+    )
+
+
+def lower(spec: StackSpec) -> Stack:
+    """Explicit stack file -> IR. ``spec`` must come from ``expand``."""
+    assert spec.gateways is not None, "lower() takes the output of expand()"
+    architecture = ARCHITECTURES[spec.architecture]
+    settings = gateway_network_settings(spec.transport)
+    by_name = {gateway.name: gateway for gateway in spec.gateways}
+
+    def system_name(gateway: GatewaySpec) -> str:
+        # A backup takes its master's system name when it pairs; giving it a different one
+        # is what to avoid, so both nodes of a pair carry the master's name.
+        redundancy = gateway.redundancy
+        if (
+            redundancy is not None
+            and redundancy.role is NodeRole.BACKUP
+            and redundancy.peer in by_name
+        ):
+            return f"{spec.name}-{redundancy.peer}"
+        return f"{spec.name}-{gateway.name}"
+
+    gateways = []
+    for index, gateway in enumerate(spec.gateways):
+        redundancy = None
+        if gateway.redundancy is not None:
+            is_backup = gateway.redundancy.role is NodeRole.BACKUP
+            redundancy = Redundancy(
+                role=gateway.redundancy.role,
+                peer=gateway.redundancy.peer,
+                master_host=gateway.redundancy.peer if is_backup else "",
+                port=settings.port,
+                ssl=settings.require_ssl,
+            )
+        gateways.append(
+            Gateway(
+                name=gateway.name,
+                role=gateway.role,
+                edition=gateway.edition,
+                system_name=system_name(gateway),
+                http_port=gateway.http_port,
+                memory_mb=gateway.memory_mb,
+                heap_mb=gateway.memory_mb * HEAP_PERCENT // 100,
+                volume=gateway.volume or f"{gateway.name}-data",
+                networks=tuple(gateway.networks),
+                connections=tuple(
+                    GatewayNetworkLink(target=target, port=settings.port, ssl=settings.require_ssl)
+                    for target in gateway.connections
+                ),
+                redundancy=redundancy,
+                replica=replica_index(architecture, gateway),
+                path=f"gateways[{index}]",
+            )
+        )
+
+    return Stack(
+        name=spec.name,
+        architecture=spec.architecture,
+        redundant=spec.redundant,
+        transport=spec.transport,
+        image=spec.image,
+        gateways=tuple(gateways),
+        tiers=tiers_of(architecture, gateways),
+        networks=tuple(
+            dict.fromkeys(network for gateway in gateways for network in gateway.networks)
+        ),
+        gateway_network=settings,
+        admin_username=ADMIN_USERNAME,
+        admin_password_secret=f"{spec.name}-gateway-admin",
+    )
+
+
+def replica_index(architecture: Architecture, gateway: GatewaySpec) -> int | None:
+    role = architecture.role(gateway.role)
+    if role is None or not role.replicated:
+        return None
+    match = re.fullmatch(rf"{re.escape(role.name)}-(0|[1-9][0-9]*)", gateway.name)
+    return int(match.group(1)) if match else None
+
+
+def tiers_of(architecture: Architecture, gateways: list[Gateway]) -> tuple[Tier, ...]:
+    roles = list(dict.fromkeys([*architecture.role_names, *(gateway.role for gateway in gateways)]))
+    tiers = []
+    for role_name in roles:
+        members = tuple(gateway.name for gateway in gateways if gateway.role == role_name)
+        if members:
+            shape = architecture.role(role_name)
+            tiers.append(
+                Tier(role=role_name, replicated=bool(shape and shape.replicated), gateways=members)
+            )
+    return tuple(tiers)
+
+
+def resolve(spec: StackSpec) -> tuple[StackSpec, Stack]:
+    explicit = expand(spec)
+    return explicit, lower(explicit)

@@ -1,0 +1,409 @@
+"""Every rule a stack must satisfy, in one place, one small function per rule.
+
+Each rule reads the explicit stack file and the IR and yields diagnostics with a stable code,
+the dotted path into the stack file, and a hint. ``check`` runs them all, so a user sees every
+problem at once. The codes are listed in the README; never reuse a retired code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+
+from emitter.architectures import ARCHITECTURES, Architecture
+from emitter.diagnostics import Diagnostic, Severity, error, warning
+from emitter.ir import Gateway, Stack
+from emitter.resolve import NO_ROLE
+from emitter.spec import Edition, NodeRole, StackSpec, TransportName
+
+Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# A StatefulSet's pods carry a controller-revision-hash label "<name>-<10 chars>", which must
+# fit in 63 characters; 52 is the longest gateway name Kubernetes accepts everywhere.
+MAX_GATEWAY_NAME = 52
+MAX_STACK_NAME = 40
+
+
+def name_problem(name: str, limit: int) -> str | None:
+    """Why ``name`` is not usable as a gateway/stack name, or None."""
+    if len(name) > limit:
+        return f"{name!r} is {len(name)} characters long; the limit is {limit}"
+    if not DNS_LABEL.match(name):
+        return f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending alphanumeric)"
+    return None
+
+
+def stack_name_problem(name: str) -> Diagnostic | None:
+    problem = name_problem(name, MAX_STACK_NAME)
+    if problem is None:
+        return None
+    return error("IS110", "name", f"stack name {problem}", "use something like `plant-a` or `demo`")
+
+
+def redundant_role_problem(
+    architecture: Architecture, role: str, path: str = "redundant"
+) -> Diagnostic | None:
+    """Is ``role`` a role of ``architecture`` that can be made redundant? Used for both the
+    stack file and the ``--redundant`` flag, so both say the same thing."""
+    shape = architecture.role(role)
+    valid = architecture.workhorse
+    if shape is None:
+        return error(
+            "IS102",
+            path,
+            f"architecture {architecture.name} has no role {role!r} to make redundant "
+            f"(its roles: {', '.join(architecture.role_names)})",
+            f"the redundant role for {architecture.name} is {valid!r}: use `--redundant {valid}`, "
+            "or `--redundant none` for no pair",
+        )
+    if shape.replicated:
+        return error(
+            "IS101",
+            path,
+            f"{role!r} is a replicated tier of {architecture.name}: it scales out horizontally "
+            "and never fails over (Ignition redundancy is one master and one backup)",
+            f"the redundant role for {architecture.name} is {valid!r}: use `--redundant {valid}`",
+        )
+    return None
+
+
+def edge_role_problem(
+    architecture: Architecture, role: str, path: str = "edge_role"
+) -> Diagnostic | None:
+    if role == NO_ROLE or architecture.role(role) is not None:
+        return None
+    return error(
+        "IS108",
+        path,
+        f"architecture {architecture.name} has no role {role!r} to run the Edge edition",
+        f"use one of {', '.join(architecture.role_names)}, or `none`",
+    )
+
+
+def _stack_name(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    problem = stack_name_problem(spec.name)
+    if problem:
+        yield problem
+
+
+def _gateway_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    counts = Counter(gateway.name for gateway in stack.gateways)
+    for gateway in stack.gateways:
+        problem = name_problem(gateway.name, MAX_GATEWAY_NAME)
+        if problem:
+            yield error(
+                "IS110", f"{gateway.path}.name", f"gateway name {problem}", "rename the gateway"
+            )
+        if counts[gateway.name] > 1:
+            yield error(
+                "IS111",
+                f"{gateway.path}.name",
+                f"gateway name {gateway.name!r} is used {counts[gateway.name]} times",
+                "every gateway needs its own name",
+            )
+
+
+def _network_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    for gateway in stack.gateways:
+        for index, network in enumerate(gateway.networks):
+            problem = name_problem(network, MAX_GATEWAY_NAME)
+            if problem:
+                yield error(
+                    "IS110",
+                    f"{gateway.path}.networks[{index}]",
+                    f"network name {problem}",
+                    "rename the network",
+                )
+        if not gateway.networks:
+            yield error(
+                "IS115",
+                f"{gateway.path}.networks",
+                f"gateway {gateway.name!r} joins no network",
+                "list at least one network",
+            )
+
+
+def _roles_known(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    for gateway in stack.gateways:
+        if architecture.role(gateway.role) is None:
+            yield error(
+                "IS117",
+                f"{gateway.path}.role",
+                f"architecture {architecture.name} has no role {gateway.role!r}",
+                f"use one of {', '.join(architecture.role_names)}, or delete `gateways:` to re-derive them",
+            )
+
+
+def _redundant_role(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    if spec.redundant is not None:
+        problem = redundant_role_problem(ARCHITECTURES[spec.architecture], spec.redundant)
+        if problem:
+            yield problem
+
+
+def _edge_role(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    edge_role = spec.edge_role or NO_ROLE
+    problem = edge_role_problem(architecture, edge_role)
+    if problem:
+        yield problem
+        return
+    for gateway in stack.gateways:
+        expected = Edition.EDGE if gateway.role == edge_role else Edition.STANDARD
+        if architecture.role(gateway.role) is not None and gateway.edition is not expected:
+            yield error(
+                "IS109",
+                f"{gateway.path}.edition",
+                f"gateway {gateway.name!r} is {gateway.edition}, but edge_role is {edge_role!r}",
+                f"set edition: {expected}, or change edge_role (every gateway of a role has its edition)",
+            )
+
+
+def _pairs(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    for gateway in stack.gateways:
+        redundancy = gateway.redundancy
+        if redundancy is None:
+            continue
+        path = f"{gateway.path}.redundancy"
+        peer = stack.gateway(redundancy.peer)
+        if redundancy.peer == gateway.name:
+            yield error(
+                "IS103",
+                f"{path}.peer",
+                f"gateway {gateway.name!r} names itself as its peer",
+                "name the other gateway of the pair",
+            )
+            continue
+        if peer is None:
+            yield error(
+                "IS103",
+                f"{path}.peer",
+                f"peer {redundancy.peer!r} of {gateway.name!r} does not exist",
+                "add the peer gateway, or delete `gateways:` to re-derive the pair",
+            )
+            continue
+        if peer.redundancy is None:
+            yield error(
+                "IS103",
+                f"{path}.peer",
+                f"peer {peer.name!r} of {gateway.name!r} is not part of a pair",
+                f"give {peer.name!r} `redundancy: {{role: {_other(redundancy.role)}, peer: {gateway.name}}}`",
+            )
+            continue
+        if peer.redundancy.peer != gateway.name:
+            yield error(
+                "IS104",
+                f"{path}.peer",
+                f"{gateway.name!r} pairs with {peer.name!r}, but {peer.name!r} pairs with "
+                f"{peer.redundancy.peer!r}",
+                "the master and the backup must name each other as peer",
+            )
+        elif peer.redundancy.role is redundancy.role:
+            yield error(
+                "IS105",
+                f"{path}.role",
+                f"{gateway.name!r} and {peer.name!r} are both {redundancy.role}s; a pair is exactly "
+                "one master and one backup",
+                f"make one of them `role: {_other(redundancy.role)}`",
+            )
+        elif redundancy.role is NodeRole.BACKUP and peer.edition is not gateway.edition:
+            yield error(
+                "IS106",
+                f"{path}",
+                f"a {peer.edition} master ({peer.name!r}) cannot pair with a {gateway.edition} backup "
+                f"({gateway.name!r}): an Edge gateway fails over only to another Edge gateway",
+                "give both gateways of the pair the same edition",
+            )
+
+
+def _other(role: NodeRole) -> str:
+    return NodeRole.BACKUP.value if role is NodeRole.MASTER else NodeRole.MASTER.value
+
+
+def _pair_matches_redundant(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    paired = [gateway for gateway in stack.gateways if gateway.redundancy is not None]
+    if spec.redundant is not None and architecture.role(spec.redundant) and not paired:
+        yield error(
+            "IS107",
+            "redundant",
+            f"redundant is {spec.redundant!r}, but no gateway of that role is in a master/backup pair",
+            "add the backup gateway, or delete `gateways:` so the pair is derived",
+        )
+    for gateway in paired:
+        if gateway.role != spec.redundant:
+            yield error(
+                "IS107",
+                f"{gateway.path}.redundancy",
+                f"gateway {gateway.name!r} (role {gateway.role!r}) is in a pair, but the stack's "
+                f"redundant role is {spec.redundant!r}",
+                f"set `redundant: {gateway.role}` if that role is the workhorse, or remove the redundancy",
+            )
+
+
+def _host_ports(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    owners: dict[int, list[Gateway]] = defaultdict(list)
+    for gateway in stack.gateways:
+        owners[gateway.http_port].append(gateway)
+    for port, gateways in owners.items():
+        for gateway in gateways[1:]:
+            yield error(
+                "IS112",
+                f"{gateway.path}.http_port",
+                f"host port {port} of {gateway.name!r} is already used by {gateways[0].name!r}",
+                "give every gateway its own http_port",
+            )
+
+
+def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    owners: dict[str, str] = {}
+    for gateway in stack.gateways:
+        if gateway.volume in owners:
+            yield error(
+                "IS120",
+                f"{gateway.path}.volume",
+                f"volume {gateway.volume!r} of {gateway.name!r} is already used by {owners[gateway.volume]!r}",
+                "every gateway needs its own data volume (the redundancy role lives in it)",
+            )
+        else:
+            owners[gateway.volume] = gateway.name
+        problem = name_problem(gateway.volume, 63)
+        if problem:
+            yield error(
+                "IS110", f"{gateway.path}.volume", f"volume name {problem}", "rename the volume"
+            )
+
+
+def _connections(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    for gateway in stack.gateways:
+        for index, link in enumerate(gateway.connections):
+            path = f"{gateway.path}.connections[{index}]"
+            target = stack.gateway(link.target)
+            if link.target == gateway.name:
+                yield error(
+                    "IS114",
+                    path,
+                    f"gateway {gateway.name!r} connects to itself",
+                    "remove the connection",
+                )
+            elif target is None:
+                yield error(
+                    "IS114",
+                    path,
+                    f"gateway {gateway.name!r} connects to {link.target!r}, which does not exist",
+                    f"use one of {', '.join(g.name for g in stack.gateways if g.name != gateway.name)}",
+                )
+            elif not set(gateway.networks) & set(target.networks):
+                yield error(
+                    "IS115",
+                    path,
+                    f"{gateway.name!r} connects to {link.target!r} but they share no network",
+                    f"add a network of {link.target!r} ({', '.join(target.networks)}) to {gateway.name!r}",
+                )
+        redundancy = gateway.redundancy
+        peer = stack.gateway(redundancy.peer) if redundancy else None
+        if (
+            peer is not None
+            and redundancy is not None
+            and redundancy.role is NodeRole.BACKUP
+            and not (set(gateway.networks) & set(peer.networks))
+        ):
+            yield error(
+                "IS115",
+                f"{gateway.path}.networks",
+                f"backup {gateway.name!r} shares no network with its master {peer.name!r}",
+                "put both gateways of the pair on the same network",
+            )
+
+
+def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    """A replicated tier is N identical gateways (one StatefulSet on Kubernetes): they may differ
+    only in name, port and volume, and are named ``<role>-0`` .. ``<role>-<N-1>``."""
+    for tier in stack.tiers:
+        if not tier.replicated:
+            continue
+        members = [gateway for gateway in stack.gateways if gateway.role == tier.role]
+        first = members[0]
+        for position, gateway in enumerate(members):
+            if gateway.replica != position:
+                yield error(
+                    "IS116",
+                    f"{gateway.path}.name",
+                    f"gateway {gateway.name!r} of replicated tier {tier.role!r} must be named "
+                    f"{tier.role}-{position}",
+                    f"replicated gateways are named {tier.role}-0 .. {tier.role}-{len(members) - 1}, in order",
+                )
+            if gateway.redundancy is not None:
+                yield error(
+                    "IS101",
+                    f"{gateway.path}.redundancy",
+                    f"gateway {gateway.name!r} belongs to replicated tier {tier.role!r}, which never fails over",
+                    f"remove its redundancy; the redundant role is {ARCHITECTURES[spec.architecture].workhorse!r}",
+                )
+            for field in ("edition", "memory_mb", "networks", "connections"):
+                if getattr(gateway, field) != getattr(first, field):
+                    yield error(
+                        "IS116",
+                        f"{gateway.path}.{field}",
+                        f"{field} of {gateway.name!r} differs from {first.name!r}; the gateways of "
+                        f"replicated tier {tier.role!r} are identical",
+                        f"give every {tier.role} the same {field}",
+                    )
+
+
+def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    option = architecture.replica_option
+    tier = architecture.replicated_role
+    if option is None or tier is None:
+        return
+    wanted = getattr(spec, option)
+    listed = sum(gateway.role == tier.name for gateway in stack.gateways)
+    if wanted is not None and wanted != listed:
+        yield error(
+            "IS119",
+            option,
+            f"{option} is {wanted}, but gateways lists {listed} {tier.name} gateway(s)",
+            f"delete `gateways:` to re-derive them from {option}, or set {option}: {listed}",
+        )
+
+
+def _plain_transport(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    if spec.transport is TransportName.PLAIN:
+        yield warning(
+            "IS201",
+            "transport",
+            "plain Gateway Network transport (port 8088, no SSL, Unrestricted policy) is demo-only: "
+            "redundancy replicates the whole gateway, projects, tags and secrets included, unencrypted",
+            "use `--transport ssl` (transport: ssl) for anything beyond an isolated demo network; "
+            "see docs/security.md",
+        )
+
+
+RULES: tuple[Rule, ...] = (
+    _stack_name,
+    _gateway_names,
+    _network_names,
+    _roles_known,
+    _redundant_role,
+    _edge_role,
+    _pairs,
+    _pair_matches_redundant,
+    _host_ports,
+    _volumes,
+    _connections,
+    _replicated_tiers,
+    _counts_match,
+    _plain_transport,
+)
+
+
+def check(spec: StackSpec, stack: Stack, strict: bool = False) -> list[Diagnostic]:
+    """Run every rule; with ``strict`` warnings become errors."""
+    found = [diagnostic for rule in RULES for diagnostic in rule(spec, stack)]
+    if strict:
+        found = [d.promoted() if d.severity is Severity.WARNING else d for d in found]
+    return found

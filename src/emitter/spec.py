@@ -1,0 +1,296 @@
+"""What users write: the stack file (``stack.yaml``), as pydantic models.
+
+Only shape lives here (types, enums, ranges, unknown keys). Whether the stack makes sense
+(pairs, names, ports, connections) is decided in ``rules.py`` so every problem is reported
+together, with a code and a hint.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from emitter.diagnostics import Diagnostic, StackInvalid, error
+
+SCHEMA_VERSION = 1
+# 8.3.6 is the release on which the plain-link pairing was verified by hand (see
+# ../docs/security.md); bump it deliberately, with that check repeated.
+DEFAULT_IMAGE = "inductiveautomation/ignition:8.3.6"
+DEFAULT_MEMORY_MB = 2048
+FIRST_HTTP_PORT = 9088
+
+
+class ArchitectureName(StrEnum):
+    BASIC = "basic"
+    SCALE_OUT = "scale-out"
+    HUB_AND_SPOKE = "hub-and-spoke"
+
+
+class Edition(StrEnum):
+    STANDARD = "standard"
+    EDGE = "edge"
+
+
+class TransportName(StrEnum):
+    PLAIN = "plain"
+    SSL = "ssl"
+
+
+class NodeRole(StrEnum):
+    MASTER = "master"
+    BACKUP = "backup"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class RedundancySpec(_Model):
+    """Membership of a master/backup pair."""
+
+    role: NodeRole = Field(
+        description="`master` runs the system; `backup` stays in sync and takes over."
+    )
+    peer: str = Field(description="Name of the other gateway of the pair.")
+
+
+class GatewaySpec(_Model):
+    """One gateway (one node). ``--dry-run`` lists every gateway explicitly, backups included."""
+
+    name: str = Field(
+        description="Gateway name: a DNS-1123 label; the Compose service and Kubernetes object name."
+    )
+    role: str = Field(
+        description="The architecture role this gateway plays (e.g. `backend`, `spoke`)."
+    )
+    edition: Edition = Field(
+        default=Edition.STANDARD, description="Ignition edition (`standard` or `edge`)."
+    )
+    http_port: int = Field(
+        ge=1, le=65535, description="Host port published for the gateway's web UI (Compose)."
+    )
+    memory_mb: int = Field(
+        default=DEFAULT_MEMORY_MB,
+        ge=512,
+        le=1048576,
+        description="Memory for the gateway in MiB; the Java heap is sized at 75% of it.",
+    )
+    volume: str | None = Field(
+        default=None, description="Data volume name; defaults to `<name>-data`."
+    )
+    networks: list[str] = Field(default_factory=list, description="Networks the gateway joins.")
+    connections: list[str] = Field(
+        default_factory=list,
+        description="Gateways this one opens outgoing Gateway Network connections to.",
+    )
+    redundancy: RedundancySpec | None = Field(
+        default=None, description="Set on both gateways of a master/backup pair; absent otherwise."
+    )
+
+
+class KubernetesSpec(_Model):
+    """Options of the Kubernetes target; overlays can change them per environment too."""
+
+    storage_size: str = Field(
+        default="3Gi",
+        pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$",
+        description="Size of each gateway's data volume claim.",
+    )
+    storage_class: str | None = Field(
+        default=None, description="Storage class of the data volumes; cluster default when unset."
+    )
+    cpu_request: str = Field(
+        default="500m", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU request per gateway."
+    )
+    cpu_limit: str = Field(
+        default="2", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU limit per gateway."
+    )
+    web_access_namespaces: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Namespaces (e.g. your ingress controller's) allowed to reach the gateways' web port, "
+            "besides the stack's own namespace."
+        ),
+    )
+    pair_anti_affinity: Literal["preferred", "required"] = Field(
+        default="preferred",
+        description="Keep master and backup on different nodes: `preferred`, or `required` (needs >= 2 nodes).",
+    )
+
+
+class StackSpec(_Model):
+    """A stack of Ignition gateways (``stack.yaml``)."""
+
+    schema_version: Literal[1] = Field(default=1, description="Version of this file's format.")
+    name: str = Field(
+        description="Stack name: a DNS-1123 label; the project directory and Compose project name."
+    )
+    architecture: ArchitectureName = Field(description="`basic`, `scale-out` or `hub-and-spoke`.")
+    frontends: int | None = Field(
+        default=None, ge=1, le=10000, description="scale-out: number of frontend gateways."
+    )
+    spokes: int | None = Field(
+        default=None, ge=0, le=10000, description="hub-and-spoke: number of spoke gateways."
+    )
+    redundant: str | None = Field(
+        default=None,
+        description="The workhorse role to run as a master/backup pair (`gateway`, `backend` or `hub`).",
+    )
+    edge_role: str | None = Field(
+        default=None,
+        description="The role that runs the Edge edition, or `none`; defaults to `spoke` for hub-and-spoke.",
+    )
+    transport: TransportName = Field(
+        default=TransportName.PLAIN,
+        description="Gateway Network transport: `plain` (port 8088, demo only) or `ssl` (port 8060).",
+    )
+    image: str = Field(
+        default=DEFAULT_IMAGE,
+        min_length=1,
+        description="Ignition image, pinned to a tag or digest.",
+    )
+    gateways: list[GatewaySpec] | None = Field(
+        default=None,
+        description="Every gateway, explicitly. Omit to derive them from the architecture.",
+    )
+    kubernetes: KubernetesSpec = Field(
+        default_factory=KubernetesSpec, description="Kubernetes target options."
+    )
+
+
+def dotted_path(location: tuple[int | str, ...]) -> str:
+    """``("gateways", 2, "redundancy")`` -> ``gateways[2].redundancy``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that also refuses aliases (no billion-laughs) and duplicate keys."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases are not allowed in a stack file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            if isinstance(key, str):
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
+    """Parse stack file text; any problem becomes a diagnostic (never a traceback)."""
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise StackInvalid(
+            [
+                error(
+                    "IS001",
+                    "",
+                    f"{source} is not valid YAML{where}: {problem}",
+                    "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example",
+                )
+            ]
+        ) from None
+    except RecursionError:
+        raise StackInvalid(
+            [error("IS001", "", f"{source} nests too deeply to be a stack file")]
+        ) from None
+    if not isinstance(data, dict):
+        raise StackInvalid(
+            [
+                error(
+                    "IS001",
+                    "",
+                    f"{source} must hold a mapping (name:, architecture:, ...)",
+                    "start from `ignition-stack create NAME --arch basic --dry-run`",
+                )
+            ]
+        )
+    try:
+        return StackSpec.model_validate(data)
+    except ValidationError as exc:
+        raise StackInvalid([_shape_diagnostic(item) for item in exc.errors()]) from None
+
+
+def _shape_diagnostic(item: Any) -> Diagnostic:
+    path = dotted_path(tuple(item["loc"]))
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        hint = "remove the key, or check its spelling against `ignition-stack schema`"
+        message = "unknown key"
+    elif kind == "missing":
+        hint = "add it; `ignition-stack schema` describes every key"
+        message = "required key is missing"
+    else:
+        hint = "`ignition-stack schema` describes every key and its allowed values"
+        message = item["msg"]
+    return error("IS002", path, message, hint)
+
+
+def load_stack_file(path: Path) -> StackSpec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StackInvalid(
+            [
+                error(
+                    "IS001",
+                    "",
+                    f"no stack file at {path}",
+                    "create one with `ignition-stack create NAME --arch ...`, or pass its path",
+                )
+            ]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StackInvalid([error("IS001", "", f"cannot read {path}: {exc}")]) from None
+    return parse_stack(text, source=str(path))
+
+
+STACK_FILE_HEADER = (
+    "# ignition-stack stack file: `ignition-stack schema` describes every key.\n"
+    "# Delete `gateways:` to re-derive them from architecture, counts and redundant.\n"
+)
+
+
+def stack_document(spec: StackSpec) -> dict[str, Any]:
+    """The explicit stack as plain data, in the order of the model's fields."""
+    data = spec.model_dump(mode="json", exclude_none=True)
+    # `redundant: null` says "no pair" explicitly; keep it next to the architecture.
+    ordered = {}
+    for key in StackSpec.model_fields:
+        if key in data:
+            ordered[key] = data[key]
+        elif key == "redundant":
+            ordered[key] = None
+    return ordered
+
+
+def dump_stack(spec: StackSpec, output_format: str = "yaml") -> str:
+    """What ``--dry-run`` prints and ``create`` records, byte for byte."""
+    from emitter.yamlio import dump_json, dump_yaml
+
+    document = stack_document(spec)
+    if output_format == "json":
+        return dump_json(document)
+    return STACK_FILE_HEADER + dump_yaml(document)

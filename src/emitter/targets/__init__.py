@@ -1,0 +1,54 @@
+"""Targets: each lowers the IR into files, as a pure function (no I/O, no clock, no randomness).
+
+A target module exposes ``NAME`` and ``emit(stack, options) -> Emission``. They are imported
+only when used, so ``--version`` and ``--help`` stay instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from emitter.diagnostics import Diagnostic, UsageError
+from emitter.ir import Stack
+from emitter.spec import KubernetesSpec
+
+TARGET_NAMES = ("compose", "kubernetes")
+ALIASES = {"k8s": "kubernetes", "all": "all"}
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Target-specific settings from the stack file."""
+
+    kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
+
+
+@dataclass(frozen=True)
+class Emission:
+    """What a target produced: relative POSIX path -> text, plus target-specific diagnostics."""
+
+    files: dict[str, str]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+class _TargetModule(Protocol):
+    NAME: str
+
+    def emit(self, stack: Stack, options: TargetOptions) -> Emission: ...
+
+
+def target_names(requested: str) -> tuple[str, ...]:
+    """``compose`` / ``k8s`` / ``kubernetes`` / ``all`` -> target names, or a usage error."""
+    name = ALIASES.get(requested, requested)
+    if name == "all":
+        return TARGET_NAMES
+    if name not in TARGET_NAMES:
+        raise UsageError(f"unknown target {requested!r}; use one of compose, k8s (kubernetes), all")
+    return (name,)
+
+
+def emit(name: str, stack: Stack, options: TargetOptions) -> Emission:
+    module = cast(_TargetModule, importlib.import_module(f"emitter.targets.{name}"))
+    return module.emit(stack, options)
