@@ -10,7 +10,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
 
 from emitter import __version__
@@ -220,21 +219,26 @@ def main(argv: list[str] | None = None) -> NoReturn:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="ignition-stack", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value (exit 2)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print(f"ignition-stack: {exc}", file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
     except StackInvalid as exc:
         _print_diagnostics(exc.diagnostics)
         print(f"ignition-stack: stack is invalid ({exc})", file=sys.stderr)
         sys.exit(exc.exit_code)
     except UsageError as exc:
         _print_diagnostics(exc.diagnostics)
-        print(f"ignition-stack: {exc}", file=sys.stderr)
+        if not exc.diagnostics:
+            print(f"ignition-stack: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except EmitterError as exc:
         print(f"ignition-stack: {exc}", file=sys.stderr)

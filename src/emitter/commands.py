@@ -70,7 +70,7 @@ def build_spec(
                 and topology_flags["architecture"] != base.architecture
             ):
                 update.setdefault("edge_role", None)
-        merged = base.model_copy(update=update)
+        merged = StackSpec.model_validate(base.model_dump() | update)
         _check_flags(merged, topology_flags)
         return _normalised(merged)
     if architecture is None:
@@ -177,6 +177,18 @@ def _output_directories(
 def emit_command(
     *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
 ) -> None:
+    try:
+        _emit(stack_file=stack_file, target=target, out=out, check=check, full_diff=full_diff, strict=strict)
+    except DriftFound:
+        raise
+    except EmitterError as exc:
+        if check:
+            # The drift gate's contract: 0 clean, 1 drift, 2 could not tell.
+            exc.exit_code = 2
+        raise
+
+
+def _emit(*, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool) -> None:
     targets = target_names(target)
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
     _warn(resolved.warnings)

@@ -226,7 +226,8 @@ def _other(role: NodeRole) -> str:
 def _pair_matches_redundant(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     architecture = ARCHITECTURES[spec.architecture]
     paired = [gateway for gateway in stack.gateways if gateway.redundancy is not None]
-    if spec.redundant is not None and architecture.role(spec.redundant) and not paired:
+    valid_role = spec.redundant is not None and redundant_role_problem(architecture, spec.redundant) is None
+    if valid_role and not paired:
         yield error(
             "IS107",
             "redundant",

@@ -179,7 +179,7 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> list[str]:
 
     contents = dict(files)
     contents[MANIFEST] = render_manifest(set(files))
-    with tempfile.TemporaryDirectory(prefix=".ignition-stack-", dir=directory) as scratch:
+    with tempfile.TemporaryDirectory(prefix=".ignition-stack-scratch-", dir=directory) as scratch:
         staging = Path(scratch) / "new"
         previous = Path(scratch) / "old"
         # Stage every file first: a failure here has not touched the tree at all.
