@@ -191,7 +191,7 @@ def test_a_corrupt_redundancy_file_is_replaced_and_kept_aside(tmp_path: Path) ->
 class _Gateway(BaseHTTPRequestHandler):
     gwinfo = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/system/gwinfo":
             body = self.gwinfo.encode()
         elif self.path == "/StatusPing":

@@ -26,7 +26,7 @@ def test_user_files_survive_and_stale_files_go(tmp_path: Path) -> None:
 
 def test_refuses_to_overwrite_a_file_it_does_not_own(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("hand written\n")
-    with pytest.raises(OutputConflict, match="did not write: a.yaml"):
+    with pytest.raises(OutputConflict, match=r"did not write: a\.yaml"):
         write_tree(tmp_path, {"a.yaml": "generated\n", "b.yaml": "b\n"})
     assert read_tree(tmp_path) == {"a.yaml": "hand written\n"}
 
