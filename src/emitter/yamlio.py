@@ -23,9 +23,15 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
+# YAML 1.1 booleans PyYAML itself does not quote; Kubernetes' parser reads `value: Y` as true.
+_ONE_LETTER_BOOLEANS = frozenset({"y", "Y", "n", "N"})
+
+
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     if "\n" in data:
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    if data in _ONE_LETTER_BOOLEANS:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
 
