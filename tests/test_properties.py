@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import StackInvalid
+from emitter.names import GATEWAY_NAME
 from emitter.pipeline import prepare, render
-from emitter.rules import DNS_LABEL
 from emitter.spec import StackSpec, dump_stack, parse_stack
 from emitter.targets import TARGET_NAMES
 
@@ -64,7 +64,7 @@ def test_output_is_deterministic_and_every_yaml_file_parses(spec: StackSpec) -> 
 def test_names_are_dns_labels_and_the_record_round_trips(spec: StackSpec) -> None:
     resolved = prepare(spec)
     for gateway in resolved.stack.gateways:
-        assert DNS_LABEL.match(gateway.name) and len(gateway.name) <= 52
+        assert GATEWAY_NAME.match(gateway.name) and len(gateway.name) <= 52
     record = dump_stack(resolved.explicit)
     again = prepare(parse_stack(record))
     assert dump_stack(again.explicit) == record

@@ -16,7 +16,11 @@ def readme_commands() -> list[str]:
 
 def test_readme_starts_with_the_two_setup_commands() -> None:
     install, test = readme_commands()
-    assert "pip install ." in install and "ignition-stack create demo" in install and "--redundant" in install
+    assert (
+        "pip install ." in install
+        and "ignition-stack create demo" in install
+        and "--redundant" in install
+    )
     assert "pip install -e '.[test]'" in test and "kubeconform" in test and "pytest" in test
 
 

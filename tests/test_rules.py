@@ -465,3 +465,26 @@ def test_plain_transport_is_an_error_under_strict(cli: Cli, tmp_path: Path) -> N
     assert not (tmp_path / "out").exists()
     created = cli("create", "demo", "--arch", "basic", "--strict", "-o", str(tmp_path))
     assert_diagnostic(created, "IS201", "transport", "demo-only")
+
+
+@pytest.mark.parametrize(
+    ("architecture", "redundant", "old", "new", "words"),
+    [
+        ("scale-out", "backend", "backend-backup", "backend-headless", "ending in '-headless'"),
+        ("basic", None, "gateway", "gateway-bootstrap", "ending in '-bootstrap'"),
+        ("scale-out", None, "backend", "frontend", "replicated tier 'frontend'"),
+    ],
+)
+def test_names_the_targets_derive_are_reserved_IS113(
+    cli: Cli, tmp_path: Path, architecture: str, redundant: str | None, old: str, new: str, words: str
+) -> None:
+    data = explicit(architecture, redundant)
+    text = yaml.safe_dump(data, sort_keys=False).replace(f" {old}\n", f" {new}\n")
+    index = [g["name"] for g in data["gateways"]].index(old)
+    assert_diagnostic(run_stack(cli, tmp_path, text), "IS113", f"gateways[{index}].name", words)
+
+
+def test_gateway_name_starting_with_a_digit_is_IS110(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic")
+    data["gateways"][0]["name"] = "1gateway"
+    assert_diagnostic(run_stack(cli, tmp_path, data), "IS110", "gateways[0].name", "starts with a digit")

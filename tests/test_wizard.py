@@ -39,7 +39,12 @@ def test_wizard_creates_a_redundant_scale_out_stack(tmp_path: Path) -> None:
     assert wizard.exitstatus == 0, wizard.before
     stack = yaml.safe_load((tmp_path / "demo3" / "stack.yaml").read_text())
     assert stack["architecture"] == "scale-out" and stack["redundant"] == "backend"
-    assert [g["name"] for g in stack["gateways"]] == ["frontend-0", "frontend-1", "backend", "backend-backup"]
+    assert [g["name"] for g in stack["gateways"]] == [
+        "frontend-0",
+        "frontend-1",
+        "backend",
+        "backend-backup",
+    ]
 
 
 def test_wizard_without_redundancy_and_interrupted(tmp_path: Path) -> None:

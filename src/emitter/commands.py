@@ -178,7 +178,14 @@ def emit_command(
     *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
 ) -> None:
     try:
-        _emit(stack_file=stack_file, target=target, out=out, check=check, full_diff=full_diff, strict=strict)
+        _emit(
+            stack_file=stack_file,
+            target=target,
+            out=out,
+            check=check,
+            full_diff=full_diff,
+            strict=strict,
+        )
     except DriftFound:
         raise
     except EmitterError as exc:
@@ -188,7 +195,9 @@ def emit_command(
         raise
 
 
-def _emit(*, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool) -> None:
+def _emit(
+    *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
+) -> None:
     targets = target_names(target)
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
     _warn(resolved.warnings)

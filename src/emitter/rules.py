@@ -7,19 +7,18 @@ problem at once. The codes are listed in the README; never reuse a retired code.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, warning
 from emitter.ir import Gateway, Stack
+from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_SUFFIXES
 from emitter.resolve import NO_ROLE
 from emitter.spec import Edition, NodeRole, StackSpec, TransportName
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # A StatefulSet's pods carry a controller-revision-hash label "<name>-<10 chars>", which must
 # fit in 63 characters; 52 is the longest gateway name Kubernetes accepts everywhere.
 MAX_GATEWAY_NAME = 52
@@ -27,12 +26,20 @@ MAX_STACK_NAME = 40
 
 
 def name_problem(name: str, limit: int) -> str | None:
-    """Why ``name`` is not usable as a gateway/stack name, or None."""
+    """Why ``name`` is not a DNS-1123 label of at most ``limit`` characters, or None."""
     if len(name) > limit:
         return f"{name!r} is {len(name)} characters long; the limit is {limit}"
     if not DNS_LABEL.match(name):
         return f"{name!r} is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending alphanumeric)"
     return None
+
+
+def gateway_name_problem(name: str) -> str | None:
+    """Gateway names are also Kubernetes Service names, which must start with a letter."""
+    problem = name_problem(name, MAX_GATEWAY_NAME)
+    if problem is None and not GATEWAY_NAME.match(name):
+        return f"{name!r} starts with a digit; gateway names start with a letter (they name Kubernetes Services)"
+    return problem
 
 
 def stack_name_problem(name: str) -> Diagnostic | None:
@@ -90,11 +97,27 @@ def _stack_name(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
 
 def _gateway_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     counts = Counter(gateway.name for gateway in stack.gateways)
+    replicated_roles = {tier.role for tier in stack.tiers if tier.replicated}
     for gateway in stack.gateways:
-        problem = name_problem(gateway.name, MAX_GATEWAY_NAME)
+        problem = gateway_name_problem(gateway.name)
         if problem:
             yield error(
                 "IS110", f"{gateway.path}.name", f"gateway name {problem}", "rename the gateway"
+            )
+        reserved = next(
+            (suffix for suffix in RESERVED_SUFFIXES if gateway.name.endswith(suffix)), None
+        )
+        if reserved or gateway.name in replicated_roles:
+            taken_by = (
+                f"the names ending in {reserved!r} that targets derive from gateway names"
+                if reserved
+                else f"the objects of replicated tier {gateway.name!r}"
+            )
+            yield error(
+                "IS113",
+                f"{gateway.path}.name",
+                f"gateway name {gateway.name!r} collides with {taken_by}",
+                "rename the gateway",
             )
         if counts[gateway.name] > 1:
             yield error(
@@ -226,7 +249,9 @@ def _other(role: NodeRole) -> str:
 def _pair_matches_redundant(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     architecture = ARCHITECTURES[spec.architecture]
     paired = [gateway for gateway in stack.gateways if gateway.redundancy is not None]
-    valid_role = spec.redundant is not None and redundant_role_problem(architecture, spec.redundant) is None
+    valid_role = (
+        spec.redundant is not None and redundant_role_problem(architecture, spec.redundant) is None
+    )
     if valid_role and not paired:
         yield error(
             "IS107",

@@ -12,6 +12,7 @@ from typing import Any
 
 from emitter import image
 from emitter.ir import Gateway, Stack
+from emitter.names import BOOTSTRAP_SUFFIX
 from emitter.spec import TransportName
 from emitter.targets import Emission, TargetOptions
 from emitter.yamlio import dump_yaml
@@ -21,7 +22,6 @@ COMPOSE_FILE = "compose.yaml"
 SECRET = "gateway-admin-password"
 # Relative to this directory: the project's git-ignored secrets/ two levels up (targets/compose/).
 SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin-password}"
-BOOTSTRAP_SUFFIX = "-bootstrap"
 
 
 def emit(stack: Stack, options: TargetOptions) -> Emission:

@@ -1,0 +1,21 @@
+"""Names the targets derive from gateway names, kept here so the rules can keep them apart.
+
+A target names some objects after a gateway with a suffix (the Compose bootstrap service
+``<gateway>-bootstrap``, the Kubernetes headless Service ``<statefulset>-headless``), and names
+a replicated tier's objects after its role. ``rules.py`` rejects gateway names that would
+collide with those, so every target can use them without checking again.
+"""
+
+from __future__ import annotations
+
+import re
+
+BOOTSTRAP_SUFFIX = "-bootstrap"
+HEADLESS_SUFFIX = "-headless"
+RESERVED_SUFFIXES = (BOOTSTRAP_SUFFIX, HEADLESS_SUFFIX)
+
+# DNS-1035 label: what a Kubernetes Service name must be (it starts with a letter), and a valid
+# Compose service name. Gateway names are used as both.
+GATEWAY_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+# DNS-1123 label: namespaces, volumes, networks.
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

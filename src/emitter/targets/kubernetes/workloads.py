@@ -1,0 +1,310 @@
+"""StatefulSets: one per single gateway (the master and the backup are two), one per
+replicated tier (``replicas: N``, pods ``<role>-0`` .. ``<role>-<N-1>``).
+
+Every pod seeds its data volume in an init container (the stack's own image, as the gateway's
+uid), then runs the gateway with the same environment the Compose target gives it.
+"""
+
+from __future__ import annotations
+
+from kubernetes.client.models import (
+    V1Affinity,
+    V1Capabilities,
+    V1Container,
+    V1ContainerPort,
+    V1EnvVar,
+    V1EnvVarSource,
+    V1ExecAction,
+    V1HTTPGetAction,
+    V1KeyToPath,
+    V1LabelSelector,
+    V1ObjectFieldSelector,
+    V1ObjectMeta,
+    V1PersistentVolumeClaim,
+    V1PersistentVolumeClaimSpec,
+    V1PodAffinityTerm,
+    V1PodAntiAffinity,
+    V1PodSecurityContext,
+    V1PodSpec,
+    V1PodTemplateSpec,
+    V1Probe,
+    V1ResourceRequirements,
+    V1SeccompProfile,
+    V1SecretVolumeSource,
+    V1SecurityContext,
+    V1StatefulSet,
+    V1StatefulSetPersistentVolumeClaimRetentionPolicy,
+    V1StatefulSetSpec,
+    V1Volume,
+    V1VolumeMount,
+    V1VolumeResourceRequirements,
+    V1WeightedPodAffinityTerm,
+)
+
+from emitter import image
+from emitter.ir import Gateway, Stack
+from emitter.resolve import HEAP_PERCENT
+from emitter.spec import KubernetesSpec, TransportName
+from emitter.targets.kubernetes import configuration
+from emitter.targets.kubernetes.metadata import (
+    CHECKSUM_ANNOTATION,
+    GATEWAY_NETWORK_ANNOTATION,
+    Workload,
+    object_meta,
+    pair_labels,
+    pair_of,
+    pod_labels,
+    selector_labels,
+    workload_labels,
+)
+
+DATA_VOLUME = "data"
+PASSWORD_VOLUME = "admin-password"
+PASSWORD_KEY = "password"
+# Readable by the gateway's group (fsGroup) only; the file itself is owned by root.
+PASSWORD_MODE = 0o440
+SEED_CONTAINER = "seed-data-volume"
+GATEWAY_CONTAINER = "gateway"
+POD_NAME = "POD_NAME"
+HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
+PLAIN_LINK_NOTE = "plain link without SSL, demo only (see docs/security.md)"
+PORTS = (("http", image.HTTP_PORT), ("https", image.HTTPS_PORT), ("gan", image.GAN_SSL_PORT))
+
+
+def stateful_set(
+    stack: Stack,
+    workload: Workload,
+    options: KubernetesSpec,
+    scripts: configuration.Scripts,
+) -> V1StatefulSet:
+    claim = V1PersistentVolumeClaim(
+        # No labels: claim templates are immutable, and the version label would change.
+        metadata=V1ObjectMeta(name=DATA_VOLUME),
+        spec=V1PersistentVolumeClaimSpec(
+            access_modes=["ReadWriteOnce"],
+            resources=V1VolumeResourceRequirements(requests={"storage": options.storage_size}),
+            storage_class_name=options.storage_class,
+        ),
+    )
+    return V1StatefulSet(
+        api_version="apps/v1",
+        kind="StatefulSet",
+        metadata=object_meta(workload.name, workload_labels(stack, workload)),
+        spec=V1StatefulSetSpec(
+            service_name=workload.headless_service,
+            replicas=len(workload.gateways),
+            # Ordered start would bring up 1000 spokes one after the other, for hours.
+            pod_management_policy="Parallel" if workload.replicated else None,
+            # The selector is immutable once applied: only labels that never change (name and
+            # instance) go in it; everything else may change with the stack.
+            selector=V1LabelSelector(match_labels=selector_labels(workload)),
+            template=pod_template(stack, workload, options, scripts),
+            volume_claim_templates=[claim],
+            # A gateway's data (and its redundancy role) outlives the StatefulSet.
+            persistent_volume_claim_retention_policy=V1StatefulSetPersistentVolumeClaimRetentionPolicy(
+                when_deleted="Retain", when_scaled="Retain"
+            ),
+        ),
+    )
+
+
+def pod_template(
+    stack: Stack,
+    workload: Workload,
+    options: KubernetesSpec,
+    scripts: configuration.Scripts,
+) -> V1PodTemplateSpec:
+    gateway = workload.template
+    annotations = {CHECKSUM_ANNOTATION: configuration.checksum(gateway, scripts)}
+    if stack.transport is TransportName.PLAIN:
+        annotations[GATEWAY_NETWORK_ANNOTATION] = PLAIN_LINK_NOTE
+    resources = V1ResourceRequirements(
+        requests={"cpu": options.cpu_request, "memory": f"{gateway.memory_mb}Mi"},
+        limits={"cpu": options.cpu_limit, "memory": f"{gateway.memory_mb}Mi"},
+    )
+    return V1PodTemplateSpec(
+        metadata=V1ObjectMeta(labels=pod_labels(stack, workload), annotations=annotations),
+        spec=V1PodSpec(
+            automount_service_account_token=False,
+            # Service links would inject <SERVICE>_PORT / <SERVICE>_SERVICE_HOST for every
+            # Service in the namespace: a Service named `gateway` (basic) gives GATEWAY_PORT and
+            # friends, which collide with the image's own GATEWAY_* settings.
+            enable_service_links=False,
+            security_context=V1PodSecurityContext(
+                run_as_non_root=True,
+                run_as_user=image.USER_ID,
+                run_as_group=image.USER_ID,
+                fs_group=image.USER_ID,
+                fs_group_change_policy="OnRootMismatch",
+                seccomp_profile=V1SeccompProfile(type="RuntimeDefault"),
+            ),
+            termination_grace_period_seconds=60,
+            affinity=pair_anti_affinity(stack, gateway, options),
+            init_containers=[seed_container(stack, gateway, resources)],
+            containers=[gateway_container(stack, workload, resources)],
+            volumes=[
+                configuration.configuration_volume(gateway, scripts),
+                V1Volume(
+                    name=PASSWORD_VOLUME,
+                    secret=V1SecretVolumeSource(
+                        secret_name=stack.admin_password_secret,
+                        items=[V1KeyToPath(key=PASSWORD_KEY, path=PASSWORD_KEY)],
+                        default_mode=PASSWORD_MODE,
+                    ),
+                ),
+            ],
+        ),
+    )
+
+
+def _container_security() -> V1SecurityContext:
+    return V1SecurityContext(
+        allow_privilege_escalation=False,
+        privileged=False,
+        capabilities=V1Capabilities(drop=["ALL"]),
+        # The image writes outside its data volume (logs, temp, wrapper state): see docs/security.md.
+        read_only_root_filesystem=False,
+    )
+
+
+def _environment(variables: dict[str, str]) -> list[V1EnvVar]:
+    return [V1EnvVar(name=name, value=value) for name, value in sorted(variables.items())]
+
+
+def seed_container(
+    stack: Stack, gateway: Gateway, resources: V1ResourceRequirements
+) -> V1Container:
+    # Runs as the pod's uid 2003, so the script skips its root-only chown: fsGroup owns the volume.
+    return V1Container(
+        name=SEED_CONTAINER,
+        image=stack.image,
+        command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
+        env=_environment(image.seed_environment(gateway)),
+        resources=resources,
+        security_context=_container_security(),
+        volume_mounts=[
+            V1VolumeMount(name=DATA_VOLUME, mount_path=image.SEED_MOUNT),
+            V1VolumeMount(name=configuration.VOLUME, mount_path=image.SCRIPTS_DIR, read_only=True),
+        ],
+    )
+
+
+def system_name(stack: Stack, workload: Workload) -> str:
+    """The gateway's system name (``-n``). A replicated tier's pods share one template, so it
+    names each pod after itself through ``$(POD_NAME)``, which Kubernetes expands per pod to
+    exactly the IR's system name of the gateway of that name."""
+    if not workload.replicated:
+        return workload.template.system_name
+    template = f"{stack.name}-$({POD_NAME})"
+    for gateway in workload.gateways:
+        assert template.replace(f"$({POD_NAME})", gateway.name) == gateway.system_name, (
+            f"the IR names {gateway.name!r} {gateway.system_name!r}; the pod template cannot"
+        )
+    return template
+
+
+def gateway_container(
+    stack: Stack, workload: Workload, resources: V1ResourceRequirements
+) -> V1Container:
+    gateway = workload.template
+    variables = image.environment(stack, gateway)
+    environment = _environment(variables)
+    if workload.replicated:
+        environment.append(
+            V1EnvVar(
+                name=POD_NAME,
+                value_from=V1EnvVarSource(
+                    field_ref=V1ObjectFieldSelector(api_version="v1", field_path="metadata.name")
+                ),
+            )
+        )
+        environment.sort(key=lambda variable: variable.name)
+    arguments = [
+        *image.runtime_arguments(system_name(stack, workload)),
+        "--",
+        # The heap follows the container's memory limit instead of a fixed size.
+        "wrapper.java.initmemory=0",
+        "wrapper.java.maxmemory=0",
+        f"-XX:MaxRAMPercentage={HEAP_PERCENT}",
+    ]
+    return V1Container(
+        name=GATEWAY_CONTAINER,
+        image=stack.image,
+        args=arguments,
+        env=environment,
+        ports=[
+            V1ContainerPort(name=name, container_port=number, protocol="TCP")
+            for name, number in PORTS
+        ],
+        resources=resources,
+        security_context=_container_security(),
+        # First boot (commissioning, module start) takes minutes: the other probes wait for it.
+        startup_probe=V1Probe(
+            http_get=V1HTTPGetAction(path="/StatusPing", port="http"),
+            period_seconds=10,
+            failure_threshold=60,
+        ),
+        # Restart only a gateway that stopped answering at all.
+        liveness_probe=_exec_probe(
+            image.health_command("live"), period_seconds=20, timeout_seconds=5, failure_threshold=3
+        ),
+        # Ready once RUNNING and, in a pair, active or in sync: a backup turns ready only
+        # when it has paired, so `kubectl get pods` shows whether the pair formed.
+        readiness_probe=_exec_probe(
+            image.health_command("ready"), period_seconds=10, timeout_seconds=5
+        ),
+        volume_mounts=[
+            V1VolumeMount(name=DATA_VOLUME, mount_path=image.DATA_DIR),
+            V1VolumeMount(name=configuration.VOLUME, mount_path=image.SCRIPTS_DIR, read_only=True),
+            # subPath: the one file the image reads, at the path GATEWAY_ADMIN_PASSWORD_FILE names.
+            V1VolumeMount(
+                name=PASSWORD_VOLUME,
+                mount_path=image.ADMIN_PASSWORD_FILE,
+                sub_path=PASSWORD_KEY,
+                read_only=True,
+            ),
+        ],
+    )
+
+
+def _exec_probe(
+    command: list[str],
+    period_seconds: int,
+    timeout_seconds: int,
+    failure_threshold: int | None = None,
+) -> V1Probe:
+    probe = V1Probe(
+        period_seconds=period_seconds,
+        timeout_seconds=timeout_seconds,
+        failure_threshold=failure_threshold,
+    )
+    # The model's constructor silently drops `var_exec=` (it takes `exec`/`_exec`, which the
+    # type checker does not know); assigning the field is validated and typed.
+    probe.var_exec = V1ExecAction(command=command)
+    return probe
+
+
+def pair_anti_affinity(
+    stack: Stack, gateway: Gateway, options: KubernetesSpec
+) -> V1Affinity | None:
+    """Keep a pair's master and backup off the same node: one node failure must not take both."""
+    pair = pair_of(stack, gateway)
+    if pair is None:
+        return None
+    term = V1PodAffinityTerm(
+        label_selector=V1LabelSelector(match_labels=pair_labels(stack, pair[0])),
+        topology_key=HOSTNAME_TOPOLOGY,
+    )
+    if options.pair_anti_affinity == "required":
+        return V1Affinity(
+            pod_anti_affinity=V1PodAntiAffinity(
+                required_during_scheduling_ignored_during_execution=[term]
+            )
+        )
+    return V1Affinity(
+        pod_anti_affinity=V1PodAntiAffinity(
+            preferred_during_scheduling_ignored_during_execution=[
+                V1WeightedPodAffinityTerm(weight=100, pod_affinity_term=term)
+            ]
+        )
+    )

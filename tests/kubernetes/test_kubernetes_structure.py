@@ -1,0 +1,627 @@
+"""How the emitted objects fit together: selectors, Services, pairing, policies, budgets.
+
+Each test would fail on a real wiring mistake (a Service that selects nothing, a backup
+pointed at a name no Service answers to, a policy that blocks the redundancy link).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import xml.etree.ElementTree as ElementTree
+from typing import Any
+
+import pytest
+import yaml
+
+from emitter import image
+from emitter.resolve import HEAP_PERCENT
+from emitter.spec import KubernetesSpec, NodeRole
+
+from .emitted import CASE_IDS, CASES, Emitted, build, container, environment, selects
+
+NAME = "app.kubernetes.io/name"
+INSTANCE = "app.kubernetes.io/instance"
+PART_OF = "app.kubernetes.io/part-of"
+PAIR = "ignition-stack.io/pair"
+
+
+@pytest.fixture(
+    scope="module",
+    params=[(*case, transport) for case in CASES for transport in ("plain", "ssl")],
+    ids=[f"{case}-{transport}" for case in CASE_IDS for transport in ("plain", "ssl")],
+)
+def emitted(request: pytest.FixtureRequest) -> Emitted:
+    architecture, redundant, transport = request.param
+    return build(architecture, redundant, transport=transport)
+
+
+def pod_templates(emitted: Emitted) -> list[dict[str, Any]]:
+    return [item["spec"]["template"] for item in emitted.of_kind("StatefulSet")]
+
+
+def properties(document: str) -> dict[str, str]:
+    root = ElementTree.fromstring(document.split("\n", 2)[2])  # after the XML and DOCTYPE lines
+    return {entry.attrib["key"]: entry.text or "" for entry in root.iter("entry")}
+
+
+def redundancy_properties(emitted: Emitted, gateway: str) -> dict[str, str]:
+    config_map = emitted.named("ConfigMap", f"{gateway}-redundancy")
+    return properties(config_map["data"][image.REDUNDANCY_FILE])
+
+
+# StatefulSets ----------------------------------------------------------------------------------
+
+
+def test_one_stateful_set_per_single_gateway_and_per_replicated_tier(emitted: Emitted) -> None:
+    expected: dict[str, int] = {}
+    for tier in emitted.stack.tiers:
+        if tier.replicated:
+            expected[tier.role] = len(tier.gateways)
+        else:
+            expected.update(dict.fromkeys(tier.gateways, 1))
+    found = {
+        item["metadata"]["name"]: item["spec"]["replicas"]
+        for item in emitted.of_kind("StatefulSet")
+    }
+    assert found == expected
+    # Every IR gateway is exactly one pod.
+    for gateway in emitted.stack.gateways:
+        emitted.stateful_set_of(gateway.name)
+
+
+def test_selector_is_name_and_instance_and_matches_the_template(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        name = item["metadata"]["name"]
+        selector = item["spec"]["selector"]
+        assert selector == {"matchLabels": {NAME: "ignition", INSTANCE: name}}
+        template_labels = item["spec"]["template"]["metadata"]["labels"]
+        assert selects(selector["matchLabels"], template_labels)
+        assert item["metadata"]["labels"][INSTANCE] == name
+        # The template carries every label of its StatefulSet (plus pod-only ones).
+        assert selects(item["metadata"]["labels"], template_labels)
+
+
+def test_service_name_is_an_emitted_headless_service(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        service = emitted.named("Service", item["spec"]["serviceName"])
+        assert service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["publishNotReadyAddresses"] is True
+        assert service["spec"]["selector"] == item["spec"]["selector"]["matchLabels"]
+
+
+def test_replicated_tier(emitted: Emitted) -> None:
+    for tier in emitted.stack.tiers:
+        if not tier.replicated:
+            continue
+        item = emitted.named("StatefulSet", tier.role)
+        assert item["spec"]["podManagementPolicy"] == "Parallel"
+        # Pods are named <statefulset>-<ordinal>: exactly the IR's gateway names, in order.
+        pods = [f"{tier.role}-{ordinal}" for ordinal in range(item["spec"]["replicas"])]
+        assert pods == list(tier.gateways)
+        gateway_container = container(item, "gateway")
+        pod_name = [e for e in gateway_container["env"] if e["name"] == "POD_NAME"]
+        assert pod_name == [
+            {
+                "name": "POD_NAME",
+                "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}},
+            }
+        ]
+        arguments = gateway_container["args"]
+        system_name = arguments[arguments.index("-n") + 1]
+        for pod in pods:
+            gateway = emitted.stack.gateway(pod)
+            assert gateway is not None
+            # What Kubernetes expands $(POD_NAME) to, per pod.
+            assert system_name.replace("$(POD_NAME)", pod) == gateway.system_name
+
+
+def test_single_gateways_keep_their_system_name(emitted: Emitted) -> None:
+    for tier in emitted.stack.tiers:
+        if tier.replicated:
+            continue
+        for name in tier.gateways:
+            gateway = emitted.stack.gateway(name)
+            assert gateway is not None
+            arguments = container(emitted.named("StatefulSet", name), "gateway")["args"]
+            assert arguments[:2] == ["-n", gateway.system_name]
+            assert "$(" not in " ".join(arguments)
+            assert "POD_NAME" not in environment(
+                container(emitted.named("StatefulSet", name), "gateway")
+            )
+
+
+def test_gateway_container(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        spec = item["spec"]["template"]["spec"]
+        first = emitted.gateway_of(item)
+        main = container(item, "gateway")
+        assert main["image"] == emitted.stack.image
+        # The heap follows the memory limit; the percentage is the IR's.
+        assert main["args"][2:] == [
+            "--",
+            "wrapper.java.initmemory=0",
+            "wrapper.java.maxmemory=0",
+            f"-XX:MaxRAMPercentage={HEAP_PERCENT}",
+        ]
+        assert first.heap_mb == first.memory_mb * HEAP_PERCENT // 100
+        names = [variable["name"] for variable in main["env"]]
+        assert names == sorted(names)
+        expected = image.environment(emitted.stack, first)
+        assert {k: v for k, v in environment(main).items() if k != "POD_NAME"} == expected
+        assert {p["name"]: p["containerPort"] for p in main["ports"]} == {
+            "http": image.HTTP_PORT,
+            "https": image.HTTPS_PORT,
+            "gan": image.GAN_SSL_PORT,
+        }
+        memory = f"{first.memory_mb}Mi"
+        assert main["resources"] == {
+            "requests": {"cpu": "500m", "memory": memory},
+            "limits": {"cpu": "2", "memory": memory},
+        }
+        mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
+        assert mounts[image.DATA_DIR]["name"] == "data"
+        assert mounts[image.SCRIPTS_DIR]["readOnly"] is True
+        password = mounts[image.ADMIN_PASSWORD_FILE]
+        assert password["subPath"] == "password"
+        volumes = {volume["name"]: volume for volume in spec["volumes"]}
+        assert (
+            volumes[password["name"]]["secret"]["secretName"] == emitted.stack.admin_password_secret
+        )
+        assert volumes[password["name"]]["secret"]["items"] == [
+            {"key": "password", "path": "password"}
+        ]
+        assert environment(main)["GATEWAY_ADMIN_PASSWORD_FILE"] == image.ADMIN_PASSWORD_FILE
+        assert spec["terminationGracePeriodSeconds"] == 60
+
+
+def test_probes(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        main = container(item, "gateway")
+        startup, liveness, readiness = (
+            main["startupProbe"],
+            main["livenessProbe"],
+            main["readinessProbe"],
+        )
+        assert startup["httpGet"] == {"path": "/StatusPing", "port": "http"}
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
+        assert liveness["exec"]["command"] == image.health_command("live")
+        assert readiness["exec"]["command"] == image.health_command("ready")
+        assert liveness != readiness
+        assert (
+            liveness["periodSeconds"],
+            liveness["timeoutSeconds"],
+            liveness["failureThreshold"],
+        ) == (20, 5, 3)
+        assert (readiness["periodSeconds"], readiness["timeoutSeconds"]) == (10, 5)
+        # The health script is where the probes run it: in the mounted configuration volume.
+        script = liveness["exec"]["command"][1]
+        assert script == f"{image.SCRIPTS_DIR}/{image.HEALTH_SCRIPT}"
+        assert image.HEALTH_SCRIPT in projected_paths(emitted, item)
+
+
+def test_restricted_security_context(emitted: Emitted) -> None:
+    for template in pod_templates(emitted):
+        spec = template["spec"]
+        assert spec["automountServiceAccountToken"] is False
+        assert spec["enableServiceLinks"] is False
+        assert spec["securityContext"] == {
+            "fsGroup": image.USER_ID,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "runAsGroup": image.USER_ID,
+            "runAsNonRoot": True,
+            "runAsUser": image.USER_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        for each in spec["containers"] + spec["initContainers"]:
+            assert each["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "capabilities": {"drop": ["ALL"]},
+                "privileged": False,
+                "readOnlyRootFilesystem": False,
+            }
+            assert "runAsUser" not in each["securityContext"], "the pod's uid 2003, never root"
+
+
+def test_volume_claim_template(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        assert item["spec"]["volumeClaimTemplates"] == [
+            {
+                "metadata": {"name": "data"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "3Gi"}},
+                },
+            }
+        ]
+        assert item["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+            "whenDeleted": "Retain",
+            "whenScaled": "Retain",
+        }
+
+
+# Seeding and configuration ---------------------------------------------------------------------
+
+
+def projected_paths(emitted: Emitted, stateful_set: dict[str, Any]) -> dict[str, str]:
+    """path inside the configuration volume -> its text, resolved through emitted ConfigMaps."""
+    volumes = {v["name"]: v for v in stateful_set["spec"]["template"]["spec"]["volumes"]}
+    paths = {}
+    for source in volumes["configuration"]["projected"]["sources"]:
+        config_map = emitted.named("ConfigMap", source["configMap"]["name"])
+        for item in source["configMap"]["items"]:
+            paths[item["path"]] = config_map["data"][item["key"]]
+    return paths
+
+
+def test_seed_init_container(emitted: Emitted) -> None:
+    for item in emitted.of_kind("StatefulSet"):
+        gateway = emitted.gateway_of(item)
+        seed = container(item, "seed-data-volume")
+        assert item["spec"]["template"]["spec"]["initContainers"] == [seed]
+        assert seed["image"] == emitted.stack.image
+        assert seed["command"] == ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"]
+        assert environment(seed) == image.seed_environment(gateway)
+        assert seed["resources"] == container(item, "gateway")["resources"]
+        mounts = {m["name"]: m["mountPath"] for m in seed["volumeMounts"]}
+        assert mounts == {"data": image.SEED_MOUNT, "configuration": image.SCRIPTS_DIR}
+        paths = projected_paths(emitted, item)
+        assert paths[image.SEED_SCRIPT] == image.script(image.SEED_SCRIPT)
+        redundancy_xml = environment(seed).get("SEED_REDUNDANCY_XML")
+        if gateway.redundancy is None:
+            assert redundancy_xml is None
+            assert image.REDUNDANCY_FILE not in paths
+        else:
+            # The seed script finds the node's file exactly where its environment says.
+            assert redundancy_xml == f"{image.SCRIPTS_DIR}/{image.REDUNDANCY_FILE}"
+            assert paths[image.REDUNDANCY_FILE] == image.redundancy_xml(gateway)
+
+
+def test_config_checksum_covers_exactly_what_the_pod_mounts(emitted: Emitted) -> None:
+    checksums = {}
+    for item in emitted.of_kind("StatefulSet"):
+        volumes = {v["name"]: v for v in item["spec"]["template"]["spec"]["volumes"]}
+        mounted = {
+            source["configMap"]["name"]: emitted.named("ConfigMap", source["configMap"]["name"])[
+                "data"
+            ]
+            for source in volumes["configuration"]["projected"]["sources"]
+        }
+        digest = hashlib.sha256(
+            json.dumps(mounted, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+        annotations = item["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["ignition-stack.io/config-checksum"] == f"sha256:{digest}"
+        checksums[item["metadata"]["name"]] = digest
+    paired = {g.name for pair in emitted.stack.pairs for g in pair}
+    # Pods outside a pair mount the scripts only; each pair member also its own redundancy.xml.
+    unpaired = {digest for name, digest in checksums.items() if name not in paired}
+    pair_digests = [checksums[name] for name in paired]
+    assert len(unpaired) <= 1
+    assert len(set(pair_digests)) == len(pair_digests)
+    assert not unpaired & set(pair_digests)
+
+
+def test_plain_link_is_annotated(emitted: Emitted) -> None:
+    for template in pod_templates(emitted):
+        note = template["metadata"]["annotations"].get("ignition-stack.io/gateway-network")
+        if emitted.stack.transport.value == "plain":
+            assert note == "plain link without SSL, demo only (see docs/security.md)"
+        else:
+            assert note is None
+
+
+def test_config_maps(emitted: Emitted) -> None:
+    scripts = emitted.named("ConfigMap", f"{emitted.stack.name}-scripts")
+    assert scripts["data"] == {
+        name: image.script(name) for name in (image.HEALTH_SCRIPT, image.SEED_SCRIPT)
+    }
+    paired = {g.name for pair in emitted.stack.pairs for g in pair}
+    assert emitted.names("ConfigMap") == {f"{emitted.stack.name}-scripts"} | {
+        f"{name}-redundancy" for name in paired
+    }
+    for config_map in emitted.of_kind("ConfigMap"):
+        labels = config_map["metadata"]["labels"]
+        assert PAIR not in labels and not any(key.startswith("network.") for key in labels)
+
+
+# Pairing ---------------------------------------------------------------------------------------
+
+
+def test_backup_points_at_the_masters_service(emitted: Emitted) -> None:
+    settings = emitted.stack.gateway_network
+    for master, backup in emitted.stack.pairs:
+        backup_file = redundancy_properties(emitted, backup.name)
+        master_file = redundancy_properties(emitted, master.name)
+        assert backup_file["redundancy.noderole"] == "Backup"
+        assert master_file["redundancy.noderole"] == "Master"
+        host = backup_file["redundancy.gan.host"]
+        assert host == master.name
+        service = emitted.named("Service", host)
+        assert service["spec"]["publishNotReadyAddresses"] is True
+        # The Service answers with the master's pod, and only with it.
+        pods = [
+            t
+            for t in pod_templates(emitted)
+            if selects(service["spec"]["selector"], t["metadata"]["labels"])
+        ]
+        assert [p["metadata"]["labels"][INSTANCE] for p in pods] == [master.name]
+        assert pods[0]["metadata"]["labels"]["ignition-stack.io/redundancy"] == "master"
+        port = int(backup_file["redundancy.gan.port"])
+        assert port == settings.port
+        assert port in {p["port"] for p in service["spec"]["ports"]}
+        assert backup_file["redundancy.gan.enableSsl"] == (
+            "true" if settings.require_ssl else "false"
+        )
+        assert allowed(emitted, backup.name, master.name, port), (
+            "NetworkPolicies block the pair link"
+        )
+        # Both nodes of a pair run under the master's system name.
+        for gateway in (master, backup):
+            arguments = container(emitted.named("StatefulSet", gateway.name), "gateway")["args"]
+            assert arguments[1] == master.system_name
+
+
+def test_pair_members_repel_each_other(emitted: Emitted) -> None:
+    for master, backup in emitted.stack.pairs:
+        for one, other in ((master, backup), (backup, master)):
+            template = emitted.named("StatefulSet", one.name)["spec"]["template"]
+            labels = template["metadata"]["labels"]
+            assert labels[PAIR] == master.role
+            assert labels["ignition-stack.io/redundancy"] == one.redundancy.role.value  # type: ignore[union-attr]
+            terms = template["spec"]["affinity"]["podAntiAffinity"][
+                "preferredDuringSchedulingIgnoredDuringExecution"
+            ]
+            assert [term["weight"] for term in terms] == [100]
+            term = terms[0]["podAffinityTerm"]
+            assert term["topologyKey"] == "kubernetes.io/hostname"
+            assert term["labelSelector"]["matchLabels"] == {
+                PAIR: master.role,
+                PART_OF: emitted.stack.name,
+            }
+            assert selects(term["labelSelector"]["matchLabels"], emitted.pod_labels(other.name))
+    paired = {g.name for pair in emitted.stack.pairs for g in pair}
+    for item in emitted.of_kind("StatefulSet"):
+        if item["metadata"]["name"] not in paired:
+            assert "affinity" not in item["spec"]["template"]["spec"]
+            assert PAIR not in item["spec"]["template"]["metadata"]["labels"]
+
+
+def test_required_anti_affinity() -> None:
+    emitted = build("basic", "gateway", kubernetes=KubernetesSpec(pair_anti_affinity="required"))
+    for name in ("gateway", "gateway-backup"):
+        anti = emitted.named("StatefulSet", name)["spec"]["template"]["spec"]["affinity"][
+            "podAntiAffinity"
+        ]
+        assert list(anti) == ["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert (
+            anti["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"]
+            == "kubernetes.io/hostname"
+        )
+
+
+def test_pair_disruption_budget(emitted: Emitted) -> None:
+    budgets = {item["metadata"]["name"]: item for item in emitted.of_kind("PodDisruptionBudget")}
+    expected = {f"{master.role}-pair" for master, _ in emitted.stack.pairs}
+    expected |= {t.role for t in emitted.stack.tiers if t.replicated and len(t.gateways) >= 2}
+    assert set(budgets) == expected
+    for master, backup in emitted.stack.pairs:
+        budget = budgets[f"{master.role}-pair"]["spec"]
+        assert budget["maxUnavailable"] == 1
+        assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+        covered = [
+            t
+            for t in pod_templates(emitted)
+            if selects(budget["selector"]["matchLabels"], t["metadata"]["labels"])
+        ]
+        assert sorted(t["metadata"]["labels"][INSTANCE] for t in covered) == sorted(
+            [master.name, backup.name]
+        )
+    for tier in emitted.stack.tiers:
+        if tier.replicated and len(tier.gateways) >= 2:
+            budget = budgets[tier.role]["spec"]
+            assert budget["maxUnavailable"] == 1
+            assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+            assert budget["selector"] == emitted.named("StatefulSet", tier.role)["spec"]["selector"]
+
+
+# Services and NetworkPolicies ------------------------------------------------------------------
+
+
+def test_every_service_selects_a_pod_template(emitted: Emitted) -> None:
+    templates = pod_templates(emitted)
+    for service in emitted.of_kind("Service"):
+        selector = service["spec"]["selector"]
+        assert selector, service["metadata"]["name"]
+        assert any(selects(selector, t["metadata"]["labels"]) for t in templates), service[
+            "metadata"
+        ]["name"]
+        assert re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", service["metadata"]["name"])
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in {"http", "https", "gan"}
+
+
+def test_services(emitted: Emitted) -> None:
+    expected = set()
+    for tier in emitted.stack.tiers:
+        if tier.replicated:
+            expected |= {tier.role, f"{tier.role}-headless"}
+            service = emitted.named("Service", tier.role)["spec"]
+            assert service["type"] == "ClusterIP"
+            assert "publishNotReadyAddresses" not in service, "users reach ready gateways only"
+            assert {p["name"] for p in service["ports"]} == {"http", "https"}
+        else:
+            for name in tier.gateways:
+                expected |= {name, f"{name}-headless"}
+                service = emitted.named("Service", name)["spec"]
+                assert service["type"] == "ClusterIP"
+                assert service["publishNotReadyAddresses"] is True
+                assert service["selector"] == {NAME: "ignition", INSTANCE: name}
+    assert emitted.names("Service") == expected
+
+
+def test_gateway_network_hosts_are_services_the_policies_let_through(emitted: Emitted) -> None:
+    links = 0
+    for gateway in emitted.stack.gateways:
+        item, _ = emitted.stateful_set_of(gateway.name)
+        variables = environment(container(item, "gateway"))
+        for key, host in variables.items():
+            match = re.fullmatch(r"GATEWAY_NETWORK_(\d+)_HOST", key)
+            if not match:
+                continue
+            links += 1
+            port = int(variables[f"GATEWAY_NETWORK_{match.group(1)}_PORT"])
+            service = emitted.named("Service", host)
+            assert port in {p["port"] for p in service["spec"]["ports"]}
+            assert allowed(emitted, gateway.name, host, port), (
+                f"{gateway.name} -> {host}:{port} is blocked"
+            )
+    assert links == sum(len(g.connections) for g in emitted.stack.gateways)
+
+
+def allowed(emitted: Emitted, source: str, target: str, port: int) -> bool:
+    """Whether some NetworkPolicy selecting the target pod admits ``source`` on ``port``."""
+    source_labels = emitted.pod_labels(source)
+    target_labels = emitted.pod_labels(target)
+    policies = [
+        p
+        for p in emitted.of_kind("NetworkPolicy")
+        if selects(p["spec"]["podSelector"].get("matchLabels", {}), target_labels)
+    ]
+    assert policies, f"{target} is selected by no NetworkPolicy"
+    for policy in policies:
+        for rule in policy["spec"]["ingress"]:
+            if port not in {p["port"] for p in rule["ports"]}:
+                continue
+            for peer in rule["from"]:
+                if "namespaceSelector" in peer:
+                    continue
+                if selects(peer["podSelector"].get("matchLabels", {}), source_labels):
+                    return True
+    return False
+
+
+def test_network_policies(emitted: Emitted) -> None:
+    stack = emitted.stack
+    assert emitted.names("NetworkPolicy") == {f"gateway-network-{n}" for n in stack.networks} | {
+        "gateway-web"
+    }
+    for network in stack.networks:
+        policy = emitted.named("NetworkPolicy", f"gateway-network-{network}")["spec"]
+        members = {"matchLabels": {f"network.ignition-stack.io/{network}": "member"}}
+        assert policy["podSelector"] == members
+        assert policy["policyTypes"] == ["Ingress"]
+        assert policy["ingress"] == [
+            {
+                "from": [{"podSelector": members}],
+                "ports": [{"port": stack.gateway_network.port, "protocol": "TCP"}],
+            }
+        ]
+        for gateway in stack.gateways:
+            joined = network in gateway.networks
+            assert (
+                emitted.pod_labels(gateway.name).get(f"network.ignition-stack.io/{network}")
+                == "member"
+            ) is joined
+    web = emitted.named("NetworkPolicy", "gateway-web")["spec"]
+    for gateway in stack.gateways:
+        assert selects(web["podSelector"]["matchLabels"], emitted.pod_labels(gateway.name))
+    assert web["ingress"] == [
+        {
+            "from": [{"podSelector": {}}],
+            "ports": [{"port": 8088, "protocol": "TCP"}, {"port": 8043, "protocol": "TCP"}],
+        }
+    ]
+
+
+def test_web_access_namespaces_and_storage_class() -> None:
+    emitted = build(
+        "scale-out",
+        "backend",
+        kubernetes=KubernetesSpec(web_access_namespaces=["ingress-nginx"], storage_class="fast"),
+    )
+    peers = emitted.named("NetworkPolicy", "gateway-web")["spec"]["ingress"][0]["from"]
+    assert peers == [
+        {"podSelector": {}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+    ]
+    for item in emitted.of_kind("StatefulSet"):
+        assert item["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "fast"
+
+
+# Labels and secrets ----------------------------------------------------------------------------
+
+
+def test_labels(emitted: Emitted) -> None:
+    for item in emitted.objects.values():
+        labels = item["metadata"]["labels"]
+        assert labels[NAME] == "ignition"
+        assert labels[PART_OF] == emitted.stack.name
+        assert labels["app.kubernetes.io/managed-by"] == "ignition-stack"
+        assert labels["app.kubernetes.io/version"] == "8.3.6"
+    for item in emitted.of_kind("StatefulSet"):
+        labels = item["spec"]["template"]["metadata"]["labels"]
+        gateway = emitted.gateway_of(item)
+        assert labels["app.kubernetes.io/component"] == gateway.role
+        if gateway.redundancy is not None:
+            assert labels["ignition-stack.io/redundancy"] == gateway.redundancy.role.value
+        else:
+            assert "ignition-stack.io/redundancy" not in labels
+
+
+def _password_literals(value: Any, path: str = "") -> list[str]:
+    """Paths of literal values that could be a password: under a key naming one, or the value
+    of an environment variable naming one that is not a mounted file's path."""
+    found = []
+    if isinstance(value, dict):
+        name = value.get("name")
+        sensitive = isinstance(name, str) and re.search("(?i)password|secret|token", name)
+        # An environment variable may only name the mounted file that holds the secret.
+        mounted_file = str(name).endswith("_FILE") and str(value.get("value")).startswith(
+            "/run/secrets/"
+        )
+        if sensitive and "value" in value and not mounted_file:
+            found.append(f"{path}.{name}")
+        for key, item in value.items():
+            if re.search("(?i)password", key) and not isinstance(item, dict | list):
+                found.append(f"{path}.{key}")
+            found.extend(_password_literals(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_password_literals(item, f"{path}[{index}]"))
+    return found
+
+
+def test_no_secret_values(emitted: Emitted) -> None:
+    assert not emitted.of_kind("Secret")
+    for path, item in emitted.objects.items():
+        assert "stringData" not in item
+        assert _password_literals(item) == [], path
+    for item in emitted.of_kind("StatefulSet"):
+        for each in item["spec"]["template"]["spec"]["containers"]:
+            assert "envFrom" not in each
+    # The negative control: the check does see a literal password.
+    planted = {"env": [{"name": "GATEWAY_ADMIN_PASSWORD", "value": "hunter2"}]}
+    assert _password_literals(planted) == [".env[0].GATEWAY_ADMIN_PASSWORD"]
+
+
+def test_version_label_stays_a_string() -> None:
+    """A tag such as 8.3 would load as a float if written bare."""
+    emitted = build("basic", image="inductiveautomation/ignition:8.3")
+    text = emitted.files["apps_v1_statefulset_gateway.yaml"]
+    assert yaml.safe_load(text)["metadata"]["labels"]["app.kubernetes.io/version"] == "8.3"
+
+
+@pytest.mark.parametrize(("architecture", "redundant"), CASES, ids=CASE_IDS)
+def test_backup_role_is_backup_in_the_ir(architecture: str, redundant: str | None) -> None:
+    emitted = build(architecture, redundant)
+    roles = {g.name: g.redundancy.role for g in emitted.stack.gateways if g.redundancy}
+    if redundant is None:
+        assert roles == {}
+    else:
+        assert roles == {redundant: NodeRole.MASTER, f"{redundant}-backup": NodeRole.BACKUP}
+        assert (
+            redundancy_properties(emitted, f"{redundant}-backup")["redundancy.gan.host"]
+            == redundant
+        )

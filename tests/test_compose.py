@@ -1,0 +1,111 @@
+"""The Compose target: every golden compose file against the compose-spec schema, and the
+pairing facts the seed guide promises, read back from the emitted files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from emitter.pipeline import prepare, render
+from emitter.spec import StackSpec
+
+from .conftest import GOLDEN
+from .support.validators import validate_compose_file
+
+COMPOSE_FILES = sorted(GOLDEN.glob("*/expected/compose/compose.yaml"))
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda path: path.parts[-4])
+def test_golden_compose_files_match_the_compose_spec(path: Path) -> None:
+    validate_compose_file(path)
+
+
+def compose(
+    architecture: str, redundant: str | None, **shape: Any
+) -> tuple[dict[str, Any], dict[str, str]]:
+    spec = StackSpec(name="plant", architecture=architecture, redundant=redundant, **shape)  # type: ignore[arg-type]
+    files = render(prepare(spec), ("compose",))["compose"].files
+    return yaml.safe_load(files["compose.yaml"]), files
+
+
+def test_redundant_pair_is_wired_for_zero_click_pairing() -> None:
+    document, files = compose("scale-out", "backend")
+    services = document["services"]
+    master, backup = services["backend"], services["backend-backup"]
+    for node in (master, backup):
+        environment = node["environment"]
+        assert environment["GATEWAY_NETWORK_SECURITYPOLICY"] == "Unrestricted"
+        assert environment["GATEWAY_NETWORK_REQUIRESSL"] == "false"
+        assert environment["GATEWAY_NETWORK_ALLOWINCOMING"] == "true"
+    assert backup["environment"]["GATEWAY_NETWORK_0_HOST"] == "backend"
+    assert backup["environment"]["GATEWAY_NETWORK_0_PORT"] == "8088"
+    assert backup["environment"]["GATEWAY_NETWORK_0_ENABLESSL"] == "false"
+    # The backup takes the master's system name when it pairs; it must not be given another.
+    assert master["command"][:2] == ["-n", "plant-backend"]
+    assert backup["command"][:2] == ["-n", "plant-backend"]
+    # Frontends connect to both nodes of the pair.
+    frontend = services["frontend-0"]["environment"]
+    assert {frontend["GATEWAY_NETWORK_0_HOST"], frontend["GATEWAY_NETWORK_1_HOST"]} == {
+        "backend",
+        "backend-backup",
+    }
+    assert (
+        '<entry key="redundancy.noderole">Backup</entry>'
+        in files["gateways/backend-backup/redundancy.xml"]
+    )
+
+
+def test_every_gateway_is_seeded_first_and_has_its_own_port_volume_and_networks() -> None:
+    document, files = compose("hub-and-spoke", "hub", spokes=3)
+    services = document["services"]
+    gateways = [
+        name
+        for name, service in services.items()
+        if service["labels"]["io.ignition-stack.component"] == "gateway"
+    ]
+    assert gateways == ["hub", "hub-backup", "spoke-0", "spoke-1", "spoke-2"]
+    ports, volumes = set(), set()
+    for name in gateways:
+        service = services[name]
+        bootstrap = services[f"{name}-bootstrap"]
+        assert service["depends_on"] == {
+            f"{name}-bootstrap": {"condition": "service_completed_successfully"}
+        }
+        assert (
+            bootstrap["user"] == "root"
+            and bootstrap["restart"] == "no"
+            and bootstrap["image"] == service["image"]
+        )
+        assert bootstrap["volumes"][0]["source"] == service["volumes"][0]["source"]
+        ports.add(service["ports"][0].split(":")[0])
+        volumes.add(service["volumes"][0]["source"])
+        assert service["networks"] and all(
+            network in document["networks"] for network in service["networks"]
+        )
+        assert service["healthcheck"]["test"][0] == "CMD"
+        for mount in (*service["volumes"], *bootstrap["volumes"]):
+            if mount["type"] == "bind":
+                assert mount["source"].removeprefix("./") in files, mount["source"]
+    assert len(ports) == len(volumes) == len(gateways)
+    spoke = services["spoke-0"]["environment"]
+    assert spoke["IGNITION_EDITION"] == "edge"
+    assert {spoke["GATEWAY_NETWORK_0_HOST"], spoke["GATEWAY_NETWORK_1_HOST"]} == {
+        "hub",
+        "hub-backup",
+    }
+
+
+def test_only_pair_members_get_a_redundancy_file() -> None:
+    _, files = compose("hub-and-spoke", None)
+    assert not [path for path in files if path.startswith("gateways/")]
+    document, _ = compose("basic", None)
+    assert "SEED_REDUNDANCY_XML" not in document["services"]["gateway-bootstrap"]["environment"]
+
+
+def test_plain_transport_is_marked_demo_only_in_the_file() -> None:
+    _, files = compose("basic", "gateway")
+    assert "DEMO ONLY" in files["compose.yaml"].splitlines()[2]
+    assert yaml.safe_load(files["compose.yaml"])["x-ignition-stack"]["demo-only"]
