@@ -109,3 +109,42 @@ def test_plain_transport_is_marked_demo_only_in_the_file() -> None:
     _, files = compose("basic", "gateway")
     assert "DEMO ONLY" in files["compose.yaml"].splitlines()[2]
     assert yaml.safe_load(files["compose.yaml"])["x-ignition-stack"]["demo-only"]
+
+
+@pytest.mark.external
+@pytest.mark.parametrize("case", sorted(path.parts[-4] for path in COMPOSE_FILES))
+def test_docker_compose_parses_the_created_project(case: str, tmp_path: Path) -> None:
+    """`cd NAME && docker compose up -d` reads exactly this: the project's compose.yaml, which
+    includes the generated file; every file it mounts and its secret resolve to real files."""
+    import json
+    import subprocess
+
+    from emitter.pipeline import prepare as prepare_stack
+    from emitter.project import create_project
+    from emitter.spec import load_stack_file
+
+    from .support.validators import require_tool
+
+    compose_binary = require_tool("docker-compose")
+    project = tmp_path / "plant"
+    create_project(
+        project, prepare_stack(load_stack_file(GOLDEN / case / "stack.yaml")), ("compose",)
+    )
+    result = subprocess.run(
+        [compose_binary, "config", "--format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    model = json.loads(result.stdout)
+    assert model["name"] == "plant"
+    expected = yaml.safe_load((GOLDEN / case / "expected" / "compose" / "compose.yaml").read_text())
+    assert set(model["services"]) == set(expected["services"])
+    for service in model["services"].values():
+        for mount in service.get("volumes", []):
+            if mount["type"] == "bind":
+                assert Path(mount["source"]).is_file(), mount["source"]
+    secret = Path(model["secrets"]["gateway-admin-password"]["file"])
+    assert secret == project / "secrets" / "gateway-admin-password" and secret.is_file()

@@ -21,7 +21,9 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
         and "ignition-stack create demo" in install
         and "--redundant" in install
     )
-    assert "pip install -e '.[test]'" in test and "kubeconform" in test and "pytest" in test
+    assert (
+        "pip install -e '.[test]'" in test and "tests/tools/install.sh" in test and "pytest" in test
+    )
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
