@@ -476,7 +476,13 @@ def test_plain_transport_is_an_error_under_strict(cli: Cli, tmp_path: Path) -> N
     ],
 )
 def test_names_the_targets_derive_are_reserved_IS113(
-    cli: Cli, tmp_path: Path, architecture: str, redundant: str | None, old: str, new: str, words: str
+    cli: Cli,
+    tmp_path: Path,
+    architecture: str,
+    redundant: str | None,
+    old: str,
+    new: str,
+    words: str,
 ) -> None:
     data = explicit(architecture, redundant)
     text = yaml.safe_dump(data, sort_keys=False).replace(f" {old}\n", f" {new}\n")
@@ -487,4 +493,6 @@ def test_names_the_targets_derive_are_reserved_IS113(
 def test_gateway_name_starting_with_a_digit_is_IS110(cli: Cli, tmp_path: Path) -> None:
     data = explicit("basic")
     data["gateways"][0]["name"] = "1gateway"
-    assert_diagnostic(run_stack(cli, tmp_path, data), "IS110", "gateways[0].name", "starts with a digit")
+    assert_diagnostic(
+        run_stack(cli, tmp_path, data), "IS110", "gateways[0].name", "starts with a digit"
+    )

@@ -7,9 +7,11 @@ the same health checks; only how they are wired differs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 
 from emitter.ir import Gateway, Stack
+from emitter.spec import TransportName
 
 INSTALL_DIR = "/usr/local/bin/ignition"
 DATA_DIR = f"{INSTALL_DIR}/data"
@@ -18,6 +20,8 @@ SEED_MOUNT = "/data"
 # Where the scripts of this tool are mounted, in both targets.
 SCRIPTS_DIR = "/ignition-stack"
 SEED_SCRIPT = "seed-data-volume.sh"
+INSTALL_CERTIFICATES_SCRIPT = "install-gateway-network-certificates.sh"
+PKI_SCRIPT = "gateway-network-pki.sh"
 HEALTH_SCRIPT = "gateway-health.sh"
 REDUNDANCY_FILE = "redundancy.xml"
 USER_ID = 2003
@@ -59,7 +63,20 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def seed_environment(gateway: Gateway) -> dict[str, str]:
+@dataclass(frozen=True)
+class CertificateFiles:
+    """Where a target mounts a gateway's Gateway Network certificates for the seeding step
+    (``transport: ssl``): the stack CA certificate, the gateway's PKCS12 keystore, and the file
+    holding that keystore's password (None: Ignition's own ``metro``)."""
+
+    ca_certificate: str
+    keystore: str
+    keystore_password_file: str | None = None
+
+
+def seed_environment(
+    gateway: Gateway, certificates: CertificateFiles | None = None
+) -> dict[str, str]:
     """Environment of the seeding step (Compose bootstrap service, Kubernetes init container)."""
     variables = {
         "SEED_SOURCE": DATA_DIR,
@@ -68,7 +85,19 @@ def seed_environment(gateway: Gateway) -> dict[str, str]:
     }
     if gateway.redundancy is not None:
         variables["SEED_REDUNDANCY_XML"] = f"{SCRIPTS_DIR}/{REDUNDANCY_FILE}"
-    return variables
+    if certificates is not None:
+        variables["GAN_CA_CERT"] = certificates.ca_certificate
+        variables["GAN_KEYSTORE"] = certificates.keystore
+        if certificates.keystore_password_file is not None:
+            variables["GAN_KEYSTORE_PASSWORD_FILE"] = certificates.keystore_password_file
+    return dict(sorted(variables.items()))
+
+
+def seed_scripts(stack: Stack) -> tuple[str, ...]:
+    """The scripts the seeding step runs; every target ships them side by side."""
+    if stack.transport is TransportName.SSL:
+        return (SEED_SCRIPT, INSTALL_CERTIFICATES_SCRIPT)
+    return (SEED_SCRIPT,)
 
 
 def redundancy_xml(gateway: Gateway) -> str | None:

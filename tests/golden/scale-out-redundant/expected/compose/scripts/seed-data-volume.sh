@@ -6,6 +6,9 @@
 #   SEED_VOLUME          the gateway's data volume     (default /data)
 #   SEED_REDUNDANCY_XML  the node's redundancy.xml; unset for a gateway outside a pair
 #   SEED_OWNER           uid:gid that must own the volume (default 2003:2003; applied as root)
+#   GAN_KEYSTORE, GAN_CA_CERT, GAN_KEYSTORE_PASSWORD_FILE
+#                        with `transport: ssl`: the gateway's keystore and the stack CA, handed
+#                        to install-gateway-network-certificates.sh (next to this script)
 #
 # First start: fills the empty volume from the image and places redundancy.xml, which is the
 # only thing that sets a node's redundancy role. Later starts: re-asserts the four pairing keys
@@ -83,6 +86,10 @@ if [ -n "${SEED_REDUNDANCY_XML:-}" ]; then
       upsert_key "$target" "$key" "$(read_key "$SEED_REDUNDANCY_XML" "$key")"
     done
   fi
+fi
+
+if [ -n "${GAN_KEYSTORE:-}" ]; then
+  GAN_DATA="$volume" bash "$(dirname "${BASH_SOURCE[0]}")/install-gateway-network-certificates.sh"
 fi
 
 if [ "$(id -u)" = 0 ]; then

@@ -1,0 +1,522 @@
+"""The Gateway Network PKI scripts (``transport: ssl``), run for real with bash and keytool.
+
+``gateway-network-pki.sh`` (the Compose one-shot) issues a stack CA and one keystore per
+gateway into temporary directories standing in for its two volumes;
+``install-gateway-network-certificates.sh`` (the per-gateway seeding step) installs them into a
+temporary directory standing in for a gateway's data volume. keytool is the machine's Java
+keytool; openssl only checks the results. Each keytool call starts a JVM, so the first PKI run
+and the first install are shared at module scope; tests that change files work on copies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from unittest.mock import ANY
+
+import pytest
+
+from .support.validators import missing_tool
+
+ASSETS = Path(str(resources.files("emitter").joinpath("assets")))
+PKI_SCRIPT = ASSETS / "gateway-network-pki.sh"
+INSTALL_SCRIPT = ASSETS / "install-gateway-network-certificates.sh"
+GAN = Path("config/local/ignition/gateway-network")
+KEYSTORE = GAN / "keystore" / "metro-keystore.pfx"
+TRUSTED = (
+    GAN / "server/security/pki/trusted/certs/ignition-stack-ca.crt",
+    GAN / "client/security/pki/trusted/certs/ignition-stack-ca.crt",
+)
+# English output, and a JVM that starts faster (the scripts use the same options).
+KEYTOOL_OPTIONS = (
+    "-J-Duser.language=en",
+    "-J-Duser.country=US",
+    "-J-XX:+IgnoreUnrecognizedVMOptions",
+    "-J-XX:TieredStopAtLevel=1",
+    "-J-XX:+UseSerialGC",
+)
+# A redundant pair and a standalone gateway, as `PKI_GATEWAYS` entries.
+GATEWAYS = {
+    "backend": ["backend", "backend.plant.internal"],
+    "backend-backup": ["backend-backup"],
+    "frontend": ["frontend", "hmi.example.com"],
+}
+
+
+def gateways_variable(gateways: Mapping[str, list[str]]) -> str:
+    return "\n".join(f"{name}={','.join(dns)}" for name, dns in gateways.items())
+
+
+@pytest.fixture(scope="module")
+def keytool_path() -> str:
+    found = shutil.which("keytool")
+    if found is None:
+        missing_tool("keytool (Java) is not installed; the Gateway Network PKI scripts run it")
+    return found
+
+
+@pytest.fixture(scope="module")
+def openssl_path() -> str:
+    found = shutil.which("openssl")
+    if found is None:
+        missing_tool("openssl is not installed; it checks that certificates chain to the CA")
+    return found
+
+
+def keytool(*args: str) -> str:
+    result = subprocess.run(
+        ["keytool", *KEYTOOL_OPTIONS, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, f"keytool {' '.join(args)}:\n{result.stdout}{result.stderr}"
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Entry:
+    alias: str
+    kind: str
+    sha256: str  # of the entry's (first) certificate
+
+
+def entries(keystore: Path, password: str) -> list[Entry]:
+    """The entries of a keystore, from `keytool -list -v`."""
+    found: list[Entry] = []
+    alias = kind = ""
+    for line in keytool("-list", "-v", "-keystore", str(keystore), "-storepass", password).split(
+        "\n"
+    ):
+        if line.startswith("Alias name: "):
+            alias, kind = line.removeprefix("Alias name: "), ""
+        elif line.startswith("Entry type: "):
+            kind = line.removeprefix("Entry type: ")
+        elif line.strip().startswith("SHA256: ") and alias:
+            found.append(Entry(alias, kind, line.split()[1]))
+            alias = ""
+    return found
+
+
+def certificate(keystore: Path, password: str, alias: str = "metro-key") -> str:
+    return keytool(
+        "-exportcert", "-rfc", "-alias", alias, "-keystore", str(keystore), "-storepass", password
+    )
+
+
+def sha256_of_pem(pem_file: Path) -> str:
+    """The SHA-256 fingerprint of a PEM certificate, as keytool prints it (AB:CD:...)."""
+    body = pem_file.read_text().split("-----")[2]
+    digest = hashlib.sha256(base64.b64decode("".join(body.split()))).hexdigest().upper()
+    return ":".join(digest[index : index + 2] for index in range(0, len(digest), 2))
+
+
+def run(
+    script: Path, environment: Mapping[str, str], *, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["bash", str(script)],
+        env={"PATH": os.environ["PATH"], **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
+    if ok:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def snapshot(*roots: Path) -> dict[str, tuple[int, int, bytes | None]]:
+    """Mode, mtime and content of every file and directory under ROOTS (the roots included)."""
+    state: dict[str, tuple[int, int, bytes | None]] = {}
+    for root in roots:
+        for path in [root, *sorted(root.rglob("*"))]:
+            status = path.lstat()
+            content = path.read_bytes() if path.is_file() else None
+            state[str(path)] = (status.st_mode, status.st_mtime_ns, content)
+    return state
+
+
+def changed(before: Mapping[str, object], after: Mapping[str, object]) -> set[str]:
+    """Files (not directories) that are new or differ."""
+    return {
+        path
+        for path, value in after.items()
+        if before.get(path) != value and not Path(path).is_dir()
+    }
+
+
+@dataclass
+class Pki:
+    root: Path
+    keytool: str
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.root / "ca"
+
+    @property
+    def issued(self) -> Path:
+        return self.root / "issued"
+
+    def keystore(self, name: str) -> Path:
+        return self.issued / "gateways" / name / "keystore.p12"
+
+    def environment(self, gateways: Mapping[str, list[str]] = GATEWAYS) -> dict[str, str]:
+        return {
+            "PKI_CA_DIR": str(self.ca_dir),
+            "PKI_ISSUED_DIR": str(self.issued),
+            "PKI_STACK": "plant",
+            "PKI_GATEWAYS": gateways_variable(gateways),
+            "KEYTOOL": self.keytool,
+        }
+
+    def run(
+        self, gateways: Mapping[str, list[str]] = GATEWAYS, **overrides: str
+    ) -> subprocess.CompletedProcess[str]:
+        return run(PKI_SCRIPT, {**self.environment(gateways), **overrides})
+
+    def copy(self, destination: Path) -> Pki:
+        shutil.copytree(self.root, destination, symlinks=True)
+        return Pki(destination, self.keytool)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory, keytool_path: str) -> Pki:
+    """One PKI run for GATEWAYS; treat it as read-only (use ``pki.copy`` to change things)."""
+    issued = Pki(tmp_path_factory.mktemp("pki"), keytool_path)
+    issued.run()
+    return issued
+
+
+@dataclass
+class Volume:
+    root: Path
+    keytool: str
+
+    def install(
+        self, ca: Path, keystore: Path, password_file: Path | None = None, *, ok: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {
+            "GAN_DATA": str(self.root),
+            "GAN_CA_CERT": str(ca),
+            "GAN_KEYSTORE": str(keystore),
+            "KEYTOOL": self.keytool,
+        }
+        if password_file is not None:
+            environment["GAN_KEYSTORE_PASSWORD_FILE"] = str(password_file)
+        return run(INSTALL_SCRIPT, environment, ok=ok)
+
+    def copy(self, destination: Path) -> Volume:
+        shutil.copytree(self.root, destination, symlinks=True)
+        return Volume(destination, self.keytool)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Volume:
+    """The backend gateway's volume after one install from the PKI; read-only like ``pki``."""
+    volume = Volume(tmp_path_factory.mktemp("volume"), pki.keytool)
+    volume.install(pki.issued / "ca.crt", pki.keystore("backend"))
+    return volume
+
+
+# --- gateway-network-pki.sh -------------------------------------------------------------------
+
+
+def test_pki_creates_the_ca_and_one_keystore_per_gateway(pki: Pki) -> None:
+    ca = (pki.issued / "ca.crt").read_text()
+    assert ca.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in ca
+    assert sorted(path.name for path in (pki.issued / "gateways").iterdir()) == sorted(GATEWAYS)
+    published = {path.relative_to(pki.issued).as_posix() for path in pki.issued.rglob("*")}
+    assert published == {"ca.crt", "gateways"} | {
+        f"gateways/{name}{suffix}" for name in GATEWAYS for suffix in ("", "/keystore.p12")
+    }
+    # Readable by the gateways' bootstrap steps (root or uid 2003); the CA stays private.
+    for path in [pki.issued, *pki.issued.rglob("*")]:
+        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+    assert pki.ca_dir.stat().st_mode & 0o777 == 0o700
+    for name in ("ca.p12", "ca.password"):
+        assert (pki.ca_dir / name).stat().st_mode & 0o777 == 0o600, name
+    ca_entries = entries(pki.ca_dir / "ca.p12", (pki.ca_dir / "ca.password").read_text().strip())
+    assert [(entry.alias, entry.kind) for entry in ca_entries] == [("ca", "PrivateKeyEntry")]
+
+
+def test_each_keystore_opens_with_its_password_and_holds_metro_key(pki: Pki) -> None:
+    for name in GATEWAYS:
+        kinds = {entry.alias: entry.kind for entry in entries(pki.keystore(name), "metro")}
+        assert kinds["metro-key"] == "PrivateKeyEntry", name
+        assert [alias for alias, kind in kinds.items() if kind == "PrivateKeyEntry"] == [
+            "metro-key"
+        ]
+
+
+def test_certificates_chain_to_the_ca_with_the_dns_names(
+    pki: Pki, openssl_path: str, tmp_path: Path
+) -> None:
+    ca = pki.issued / "ca.crt"
+    ca_text = subprocess.run(
+        [openssl_path, "x509", "-in", str(ca), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Subject: CN = plant Gateway Network CA" in ca_text
+    assert re.search(r"Basic Constraints: critical\s+CA:TRUE", ca_text)
+    assert "Certificate Sign" in ca_text
+    for name, dns_names in GATEWAYS.items():
+        leaf = tmp_path / f"{name}.pem"
+        leaf.write_text(certificate(pki.keystore(name), "metro"))
+        verify = subprocess.run(
+            [openssl_path, "verify", "-CAfile", str(ca), str(leaf)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verify.returncode == 0 and verify.stdout.strip() == f"{leaf}: OK", (
+            verify.stdout + verify.stderr
+        )
+        text = subprocess.run(
+            [openssl_path, "x509", "-in", str(leaf), "-noout", "-text"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        sans = re.search(r"Subject Alternative Name:\s*\n\s*(.+)", text)
+        assert sans is not None and sans.group(1).split(", ") == [f"DNS:{d}" for d in dns_names]
+        assert f"Subject: CN = {dns_names[0]}" in text
+        assert "Digital Signature, Key Encipherment" in text
+        assert "TLS Web Server Authentication, TLS Web Client Authentication" in text
+        assert "Public-Key: (2048 bit)" in text
+
+
+def test_no_ca_private_key_material_is_published(pki: Pki) -> None:
+    ca_fingerprint = sha256_of_pem(pki.issued / "ca.crt")
+    ca_password = (pki.ca_dir / "ca.password").read_bytes().strip()
+    assert len(ca_password) >= 32
+    # The check below would see the CA key: in the private directory, it is there.
+    assert Entry("ca", "PrivateKeyEntry", ca_fingerprint) in entries(
+        pki.ca_dir / "ca.p12", ca_password.decode()
+    )
+    for path in pki.issued.rglob("*"):
+        if not path.is_file():
+            continue
+        content = path.read_bytes()
+        assert b"PRIVATE KEY" not in content, path
+        assert ca_password not in content, path
+        if path.suffix == ".p12":
+            private = [e for e in entries(path, "metro") if e.kind == "PrivateKeyEntry"]
+            assert [entry.alias for entry in private] == ["metro-key"], path
+            assert private[0].sha256 != ca_fingerprint, path
+
+
+def test_a_second_pki_run_changes_nothing(pki: Pki, tmp_path: Path) -> None:
+    copy = pki.copy(tmp_path / "pki")
+    before = snapshot(copy.root)
+    result = copy.run()
+    assert snapshot(copy.root) == before, "no byte, mtime or mode may change"
+    assert result.stdout.count("keystore up to date") == len(GATEWAYS)
+    assert ": issued" not in result.stdout
+
+
+def test_adding_a_gateway_issues_only_its_keystore(pki: Pki, tmp_path: Path) -> None:
+    copy = pki.copy(tmp_path / "pki")
+    before = snapshot(copy.root)
+    copy.run({**GATEWAYS, "edge": ["edge"]})
+    after = snapshot(copy.root)
+    assert changed(before, after) == {
+        str(copy.keystore("edge")),
+        str(copy.ca_dir / "issued" / "edge"),
+    }
+    assert Entry("metro-key", "PrivateKeyEntry", ANY) in entries(copy.keystore("edge"), "metro")
+
+
+def test_changed_dns_names_or_near_expiry_reissue_just_that_keystore(
+    pki: Pki, tmp_path: Path
+) -> None:
+    copy = pki.copy(tmp_path / "pki")
+    # frontend's certificate now expires in a day (its issue record says when).
+    record = copy.ca_dir / "issued" / "frontend"
+    soon = int(time.time()) + 86400
+    record.write_text(re.sub(r"not_after=\d+", f"not_after={soon}", record.read_text()))
+    before = snapshot(copy.root)
+    gateways = {**GATEWAYS, "backend-backup": ["backend-backup", "backup.plant.internal"]}
+    result = copy.run(gateways)
+    assert changed(before, snapshot(copy.root)) == {
+        str(copy.keystore("frontend")),
+        str(copy.keystore("backend-backup")),
+        str(copy.ca_dir / "issued" / "frontend"),
+        str(copy.ca_dir / "issued" / "backend-backup"),
+    }
+    assert "frontend: issued" in result.stdout and "expires within 30 days" in result.stdout
+    assert "backend-backup: issued" in result.stdout and "DNS names changed" in result.stdout
+    listing = keytool(
+        "-list", "-v", "-alias", "metro-key", "-keystore", str(copy.keystore("backend-backup")),
+        "-storepass", "metro",
+    )  # fmt: skip
+    assert "DNSName: backup.plant.internal" in listing
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("Backend=backend", "gateway name 'Backend' in PKI_GATEWAYS is not a DNS-1123 label"),
+        ("back_end", "gateway name 'back_end' in PKI_GATEWAYS is not a DNS-1123 label"),
+        ("-edge=edge", "gateway name '-edge' in PKI_GATEWAYS is not a DNS-1123 label"),
+        ("edge=edge,bad_name", "DNS name 'bad_name' of gateway 'edge' is not a valid"),
+        ("edge=", "gateway 'edge' in PKI_GATEWAYS has an empty DNS name"),
+        ("edge=a edge=b", "gateway 'edge' is listed twice in PKI_GATEWAYS"),
+    ],
+)
+def test_invalid_gateways_fail_before_anything_is_written(
+    tmp_path: Path, keytool_path: str, entry: str, message: str
+) -> None:
+    environment = {**Pki(tmp_path, keytool_path).environment(), "PKI_GATEWAYS": entry}
+    result = run(PKI_SCRIPT, environment, ok=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pki_missing_variable_or_ca_inside_issued_dir_fails(
+    tmp_path: Path, keytool_path: str
+) -> None:
+    environment = Pki(tmp_path, keytool_path).environment()
+    del environment["PKI_GATEWAYS"]
+    result = run(PKI_SCRIPT, environment, ok=False)
+    assert result.returncode != 0 and "PKI_GATEWAYS is not set" in result.stderr
+    environment = {
+        **Pki(tmp_path, keytool_path).environment(),
+        "PKI_CA_DIR": str(tmp_path / "issued" / "ca"),
+    }
+    result = run(PKI_SCRIPT, environment, ok=False)
+    assert result.returncode != 0 and "must not be PKI_ISSUED_DIR or inside it" in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+
+
+# --- install-gateway-network-certificates.sh ---------------------------------------------------
+
+
+def test_install_trusts_the_ca_and_places_metro_keystore(pki: Pki, installed: Volume) -> None:
+    ca = (pki.issued / "ca.crt").read_text()
+    for trusted in TRUSTED:
+        assert (installed.root / trusted).read_text() == ca
+    keystore = installed.root / KEYSTORE
+    assert [(entry.alias, entry.kind) for entry in entries(keystore, "metro")] == [
+        ("metro-key", "PrivateKeyEntry")
+    ]
+    assert certificate(keystore, "metro") == certificate(pki.keystore("backend"), "metro")
+
+
+def test_install_copies_no_ca_private_key_material(pki: Pki, installed: Volume) -> None:
+    ca_fingerprint = sha256_of_pem(pki.issued / "ca.crt")
+    ca_password = (pki.ca_dir / "ca.password").read_bytes().strip()
+    files = [path for path in installed.root.rglob("*") if path.is_file()]
+    assert sorted(path.relative_to(installed.root) for path in files) == sorted(
+        [KEYSTORE, *TRUSTED]
+    )
+    for path in files:
+        content = path.read_bytes()
+        assert b"PRIVATE KEY" not in content and ca_password not in content, path
+    keys = entries(installed.root / KEYSTORE, "metro")
+    assert all(entry.sha256 != ca_fingerprint for entry in keys)
+
+
+def test_a_second_install_changes_nothing(pki: Pki, installed: Volume, tmp_path: Path) -> None:
+    volume = installed.copy(tmp_path / "volume")
+    before = snapshot(volume.root)
+    result = volume.install(pki.issued / "ca.crt", pki.keystore("backend"))
+    assert snapshot(volume.root) == before, "no byte, mtime or mode may change"
+    assert "metro-keystore.pfx up to date" in result.stdout
+
+
+def test_install_from_a_cert_manager_style_keystore(
+    pki: Pki, installed: Volume, tmp_path: Path
+) -> None:
+    """A cert-manager Secret's keystore.p12: alias `certificate`, the CA as a trusted entry,
+    the user's password (a file ending in a newline)."""
+    source = tmp_path / "keystore.p12"
+    keytool(
+        "-importkeystore", "-noprompt", "-srckeystore", str(pki.keystore("frontend")),
+        "-srcstorepass", "metro", "-srcalias", "metro-key", "-destkeystore", str(source),
+        "-deststoretype", "PKCS12", "-deststorepass", "from-a-secret", "-destalias", "certificate",
+    )  # fmt: skip
+    keytool(
+        "-importcert", "-noprompt", "-alias", "ca", "-file", str(pki.issued / "ca.crt"),
+        "-keystore", str(source), "-storepass", "from-a-secret",
+    )  # fmt: skip
+    password_file = tmp_path / "keystore-password"
+    password_file.write_text("from-a-secret\n")
+    # Over the backend's volume: the keystore is replaced, the (same) CA files are kept.
+    volume = installed.copy(tmp_path / "volume")
+    before = snapshot(volume.root)
+    result = volume.install(pki.issued / "ca.crt", source, password_file)
+    assert "entry 'certificate'" in result.stdout
+    assert changed(before, snapshot(volume.root)) == {str(volume.root / KEYSTORE)}
+    keystore = volume.root / KEYSTORE
+    assert [(entry.alias, entry.kind) for entry in entries(keystore, "metro")] == [
+        ("metro-key", "PrivateKeyEntry")
+    ]
+    assert certificate(keystore, "metro") == certificate(source, "from-a-secret", "certificate")
+
+
+@pytest.mark.parametrize("missing", ["GAN_CA_CERT", "GAN_KEYSTORE", "GAN_KEYSTORE_PASSWORD_FILE"])
+def test_install_with_a_missing_input_file_fails_clearly(
+    pki: Pki, tmp_path: Path, missing: str
+) -> None:
+    volume = Volume(tmp_path / "volume", pki.keytool)
+    volume.root.mkdir()
+    absent = tmp_path / "absent"
+    password_file = tmp_path / "password"
+    password_file.write_text("metro")
+    inputs = {
+        "GAN_CA_CERT": pki.issued / "ca.crt",
+        "GAN_KEYSTORE": pki.keystore("backend"),
+        "GAN_KEYSTORE_PASSWORD_FILE": password_file,
+    }
+    inputs[missing] = absent
+    result = volume.install(
+        inputs["GAN_CA_CERT"],
+        inputs["GAN_KEYSTORE"],
+        inputs["GAN_KEYSTORE_PASSWORD_FILE"],
+        ok=False,
+    )
+    assert result.returncode != 0
+    assert f"{missing}:" in result.stderr and f"{absent} not found" in result.stderr
+    assert list(volume.root.iterdir()) == [], "nothing is written"
+
+
+def test_install_with_the_wrong_password_fails_clearly(pki: Pki, tmp_path: Path) -> None:
+    volume = Volume(tmp_path / "volume", pki.keytool)
+    volume.root.mkdir()
+    password_file = tmp_path / "password"
+    password_file.write_text("not-the-password")
+    result = volume.install(pki.issued / "ca.crt", pki.keystore("backend"), password_file, ok=False)
+    assert result.returncode != 0
+    assert f"cannot open {pki.keystore('backend')} with the password in {password_file}" in (
+        result.stderr
+    )
+    assert "password was incorrect" in result.stderr
+    assert list(volume.root.iterdir()) == [], "nothing is written"
+
+
+def test_a_configured_keystore_password(tmp_path: Path, keytool_path: str) -> None:
+    pki = Pki(tmp_path, keytool_path)
+    pki.run({"edge": ["edge"]}, PKI_KEYSTORE_PASSWORD="another-password")
+    kinds = {entry.alias: entry.kind for entry in entries(pki.keystore("edge"), "another-password")}
+    assert kinds["metro-key"] == "PrivateKeyEntry"
+    environment = {**pki.environment(), "PKI_KEYSTORE_PASSWORD": "short"}
+    result = run(PKI_SCRIPT, environment, ok=False)
+    assert result.returncode != 0
+    assert "PKI_KEYSTORE_PASSWORD must be 'metro' or at least 6 characters" in result.stderr
