@@ -101,3 +101,25 @@ def assert_tree(actual: Mapping[str, str], expected_directory: Path, update: boo
 @pytest.fixture
 def golden_tree() -> Callable[[Mapping[str, str], Path, bool], None]:
     return assert_tree
+
+
+@pytest.fixture(scope="session")
+def keytool_path() -> str:
+    """The machine's Java keytool (the Ignition image's PKI tool)."""
+    from .support.validators import missing_tool
+
+    found = shutil.which("keytool")
+    if found is None:
+        missing_tool("keytool (Java) is not installed; the Gateway Network PKI scripts run it")
+    return found
+
+
+@pytest.fixture(scope="session")
+def openssl_path() -> str:
+    """openssl, used only to check that certificates chain to the CA."""
+    from .support.validators import missing_tool
+
+    found = shutil.which("openssl")
+    if found is None:
+        missing_tool("openssl is not installed; it checks that certificates chain to the CA")
+    return found

@@ -25,8 +25,6 @@ from unittest.mock import ANY
 
 import pytest
 
-from .support.validators import missing_tool
-
 ASSETS = Path(str(resources.files("emitter").joinpath("assets")))
 PKI_SCRIPT = ASSETS / "gateway-network-pki.sh"
 INSTALL_SCRIPT = ASSETS / "install-gateway-network-certificates.sh"
@@ -54,22 +52,6 @@ GATEWAYS = {
 
 def gateways_variable(gateways: Mapping[str, list[str]]) -> str:
     return "\n".join(f"{name}={','.join(dns)}" for name, dns in gateways.items())
-
-
-@pytest.fixture(scope="module")
-def keytool_path() -> str:
-    found = shutil.which("keytool")
-    if found is None:
-        missing_tool("keytool (Java) is not installed; the Gateway Network PKI scripts run it")
-    return found
-
-
-@pytest.fixture(scope="module")
-def openssl_path() -> str:
-    found = shutil.which("openssl")
-    if found is None:
-        missing_tool("openssl is not installed; it checks that certificates chain to the CA")
-    return found
 
 
 def keytool(*args: str) -> str:

@@ -13,6 +13,11 @@ import re
 BOOTSTRAP_SUFFIX = "-bootstrap"
 HEADLESS_SUFFIX = "-headless"
 RESERVED_SUFFIXES = (BOOTSTRAP_SUFFIX, HEADLESS_SUFFIX)
+# With `transport: ssl` the Compose target adds a PKI service and two volumes of its own.
+PKI_SERVICE = "gateway-network-pki"
+CA_VOLUME = "gateway-network-ca"
+CERTIFICATES_VOLUME = "gateway-network-certificates"
+RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, CERTIFICATES_VOLUME})
 
 # DNS-1035 label: what a Kubernetes Service name must be (it starts with a letter), and a valid
 # Compose service name. Gateway names are used as both.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, warning
 from emitter.ir import Gateway, Stack
-from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_SUFFIXES
+from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
 from emitter.resolve import NO_ROLE
 from emitter.spec import Edition, NodeRole, StackSpec, TransportName
 
@@ -107,12 +107,15 @@ def _gateway_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         reserved = next(
             (suffix for suffix in RESERVED_SUFFIXES if gateway.name.endswith(suffix)), None
         )
-        if reserved or gateway.name in replicated_roles:
-            taken_by = (
-                f"the names ending in {reserved!r} that targets derive from gateway names"
-                if reserved
-                else f"the objects of replicated tier {gateway.name!r}"
-            )
+        if reserved or gateway.name in replicated_roles or gateway.name in RESERVED_NAMES:
+            if reserved:
+                taken_by = (
+                    f"the names ending in {reserved!r} that targets derive from gateway names"
+                )
+            elif gateway.name in RESERVED_NAMES:
+                taken_by = "a service of the stack's own (the SSL certificate authority)"
+            else:
+                taken_by = f"the objects of replicated tier {gateway.name!r}"
             yield error(
                 "IS113",
                 f"{gateway.path}.name",
@@ -300,6 +303,13 @@ def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         if problem:
             yield error(
                 "IS110", f"{gateway.path}.volume", f"volume name {problem}", "rename the volume"
+            )
+        if gateway.volume in RESERVED_NAMES:
+            yield error(
+                "IS113",
+                f"{gateway.path}.volume",
+                f"volume name {gateway.volume!r} is taken by the stack's certificate authority",
+                "rename the volume",
             )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from emitter import image
 from emitter.ir import Gateway, Stack
-from emitter.names import BOOTSTRAP_SUFFIX
+from emitter.names import BOOTSTRAP_SUFFIX, CA_VOLUME, CERTIFICATES_VOLUME, PKI_SERVICE
 from emitter.spec import TransportName
 from emitter.targets import Emission, TargetOptions
 from emitter.yamlio import dump_yaml
@@ -20,22 +20,28 @@ from emitter.yamlio import dump_yaml
 NAME = "compose"
 COMPOSE_FILE = "compose.yaml"
 SECRET = "gateway-admin-password"
+PKI_CA_MOUNT = "/pki/ca"
+CERTIFICATES_MOUNT = "/ignition-stack-certificates"
 # Relative to this directory: the project's git-ignored secrets/ two levels up (targets/compose/).
 SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin-password}"
 
 
 def emit(stack: Stack, options: TargetOptions) -> Emission:
     del options  # Compose has no target-specific options yet.
-    files = {
-        COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack)),
-        f"scripts/{image.SEED_SCRIPT}": image.script(image.SEED_SCRIPT),
-        f"scripts/{image.HEALTH_SCRIPT}": image.script(image.HEALTH_SCRIPT),
-    }
+    scripts = {*image.seed_scripts(stack), image.HEALTH_SCRIPT}
+    if _ssl(stack):
+        scripts.add(image.PKI_SCRIPT)
+    files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack))}
+    files.update({f"scripts/{name}": image.script(name) for name in scripts})
     for gateway in stack.gateways:
         document = image.redundancy_xml(gateway)
         if document is not None:
             files[f"gateways/{gateway.name}/{image.REDUNDANCY_FILE}"] = document
     return Emission(files=dict(sorted(files.items())))
+
+
+def _ssl(stack: Stack) -> bool:
+    return stack.transport is TransportName.SSL
 
 
 def _header(stack: Stack) -> str:
@@ -53,9 +59,14 @@ def _header(stack: Stack) -> str:
 
 def compose_document(stack: Stack) -> dict[str, Any]:
     services: dict[str, Any] = {}
+    volumes: dict[str, Any] = {}
+    if _ssl(stack):
+        services[PKI_SERVICE] = pki_service(stack)
+        volumes = {CA_VOLUME: {}, CERTIFICATES_VOLUME: {}}
     for gateway in stack.gateways:
         services[gateway.name + BOOTSTRAP_SUFFIX] = bootstrap_service(stack, gateway)
         services[gateway.name] = gateway_service(stack, gateway)
+    volumes.update({gateway.volume: {} for gateway in stack.gateways})
     return {
         "name": stack.name,
         "x-ignition-stack": {
@@ -69,7 +80,7 @@ def compose_document(stack: Stack) -> dict[str, Any]:
         },
         "services": services,
         "networks": {network: {} for network in stack.networks},
-        "volumes": {gateway.volume: {} for gateway in stack.gateways},
+        "volumes": volumes,
         "secrets": {SECRET: {"file": SECRET_FILE}},
     }
 
@@ -83,11 +94,53 @@ def _script_mount(name: str) -> dict[str, Any]:
     }
 
 
+def pki_service(stack: Stack) -> dict[str, Any]:
+    """The stack CA and one keystore per gateway (``transport: ssl``). The CA lives in its own
+    volume that no other service mounts; the keystores and the CA certificate go to a second
+    volume the bootstrap services read. A later start only re-issues what is about to expire."""
+    return {
+        "image": stack.image,
+        "user": "root",
+        "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.PKI_SCRIPT}"],
+        "environment": {
+            "PKI_CA_DIR": PKI_CA_MOUNT,
+            # Each gateway's certificate names its Compose service, the host its peers dial.
+            "PKI_GATEWAYS": " ".join(gateway.name for gateway in stack.gateways),
+            "PKI_ISSUED_DIR": CERTIFICATES_MOUNT,
+            "PKI_STACK": stack.name,
+        },
+        "volumes": [
+            {"type": "volume", "source": CA_VOLUME, "target": PKI_CA_MOUNT},
+            {"type": "volume", "source": CERTIFICATES_VOLUME, "target": CERTIFICATES_MOUNT},
+            _script_mount(image.PKI_SCRIPT),
+        ],
+        "network_mode": "none",
+        "restart": "no",
+        "labels": {"io.ignition-stack.component": "pki"},
+    }
+
+
 def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [
         {"type": "volume", "source": gateway.volume, "target": image.SEED_MOUNT},
-        _script_mount(image.SEED_SCRIPT),
+        *(_script_mount(name) for name in image.seed_scripts(stack)),
     ]
+    certificates = None
+    depends_on: dict[str, Any] = {}
+    if _ssl(stack):
+        volumes.append(
+            {
+                "type": "volume",
+                "source": CERTIFICATES_VOLUME,
+                "target": CERTIFICATES_MOUNT,
+                "read_only": True,
+            }
+        )
+        certificates = image.CertificateFiles(
+            ca_certificate=f"{CERTIFICATES_MOUNT}/ca.crt",
+            keystore=f"{CERTIFICATES_MOUNT}/gateways/{gateway.name}/keystore.p12",
+        )
+        depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     if gateway.redundancy is not None:
         volumes.append(
             {
@@ -102,8 +155,9 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
         "user": "root",
         "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
-        "environment": image.seed_environment(gateway),
+        "environment": image.seed_environment(gateway, certificates),
         "volumes": volumes,
+        **({"depends_on": depends_on} if depends_on else {}),
         "network_mode": "none",
         "restart": "no",
         "labels": _labels(gateway, "bootstrap"),

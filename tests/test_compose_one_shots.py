@@ -1,0 +1,183 @@
+"""The Compose one-shot services, played for real as `docker compose up` would run them.
+
+Each one-shot service of an emitted compose file (the SSL PKI, each gateway's bootstrap) is run
+with bash: its volumes become temporary directories, its bind mounts the emitted files, and its
+environment and entrypoint are rewritten from container paths to those directories. What lands
+in each gateway's volume is then checked: the pairing, and with `transport: ssl` the certificates.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from emitter import image
+from emitter.pipeline import prepare, render
+from emitter.spec import StackSpec
+
+from .test_gateway_network_pki import certificate, entries, sha256_of_pem
+
+TRUSTED = (
+    "config/local/ignition/gateway-network/{side}/security/pki/trusted/certs/ignition-stack-ca.crt"
+)
+KEYSTORE = "config/local/ignition/gateway-network/keystore/metro-keystore.pfx"
+
+
+class ComposeHost:
+    """Stands in for a Docker host: named volumes are directories; the image's own data/ is a
+    small fake install."""
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.root = root
+        self.project = root / "project"
+        for path, text in files.items():
+            target = self.project / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        self.image_data = root / "image-data"
+        (self.image_data / "config" / "resources" / "core").mkdir(parents=True)
+        self.document = yaml.safe_load(files["compose.yaml"])
+
+    def volume(self, name: str) -> Path:
+        path = self.root / "volumes" / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def run(self, service_name: str) -> subprocess.CompletedProcess[str]:
+        service = self.document["services"][service_name]
+        mounts = {image.DATA_DIR: self.image_data}
+        for mount in service["volumes"]:
+            source = (
+                self.volume(mount["source"])
+                if mount["type"] == "volume"
+                else self.project / mount["source"]
+            )
+            mounts[mount["target"]] = source
+
+        def host_path(value: str) -> str:
+            for target in sorted(mounts, key=len, reverse=True):
+                if value == target or value.startswith(target + "/"):
+                    return str(mounts[target]) + value[len(target) :]
+            return value
+
+        environment = {key: host_path(str(value)) for key, value in service["environment"].items()}
+        environment["PATH"] = os.environ["PATH"]
+        command = [host_path(part) for part in service["entrypoint"]]
+        result = subprocess.run(
+            command, env=environment, capture_output=True, text=True, check=False, timeout=900
+        )
+        assert result.returncode == 0, f"{service_name}:\n{result.stdout}{result.stderr}"
+        return result
+
+    def up(self) -> None:
+        """One-shots in dependency order: the PKI first, then each bootstrap."""
+        services: dict[str, Any] = self.document["services"]
+        ordered = sorted(services, key=lambda name: "depends_on" in services[name])
+        for name in ordered:
+            if services[name].get("restart") == "no":
+                self.run(name)
+
+
+def properties(path: Path) -> dict[str, str]:
+    return {e.attrib["key"]: e.text or "" for e in ElementTree.parse(path).getroot().iter("entry")}
+
+
+def emitted(transport: str) -> dict[str, str]:
+    spec = StackSpec(
+        name="plant", architecture="scale-out", redundant="backend", transport=transport
+    )  # type: ignore[arg-type]
+    return render(prepare(spec), ("compose",))["compose"].files
+
+
+def test_plain_bootstraps_seed_every_gateway(tmp_path: Path) -> None:
+    host = ComposeHost(tmp_path, emitted("plain"))
+    host.up()
+    backup = properties(host.volume("backend-backup-data") / "redundancy.xml")
+    assert (
+        backup["redundancy.noderole"],
+        backup["redundancy.gan.host"],
+        backup["redundancy.gan.port"],
+    ) == (
+        "Backup",
+        "backend",
+        "8088",
+    )
+    assert (
+        properties(host.volume("backend-data") / "redundancy.xml")["redundancy.noderole"]
+        == "Master"
+    )
+    assert not (host.volume("frontend-0-data") / "redundancy.xml").exists()
+    assert not (host.volume("frontend-0-data") / KEYSTORE).exists()
+
+
+@pytest.mark.usefixtures("keytool_path")
+def test_ssl_one_shots_give_every_gateway_a_ca_signed_keystore(
+    tmp_path: Path, openssl_path: str
+) -> None:
+    files = emitted("ssl")
+    host = ComposeHost(tmp_path, files)
+    host.up()
+    ca_certificate = host.volume("gateway-network-certificates") / "ca.crt"
+    # What the CA volume holds (its key store and password) appears nowhere else.
+    ca_files = {
+        path.name for path in host.volume("gateway-network-ca").iterdir() if path.is_file()
+    } - {"ca.crt"}
+    assert ca_files, "the CA volume holds the CA's key material"
+    assert {p.name for p in host.volume("gateway-network-certificates").rglob("*")}.isdisjoint(
+        ca_files
+    )
+    for gateway in ("frontend-0", "backend", "backend-backup"):
+        volume = host.volume(f"{gateway}-data")
+        for side in ("server", "client"):
+            assert (volume / TRUSTED.format(side=side)).read_text() == ca_certificate.read_text()
+        keystore = volume / KEYSTORE
+        assert [
+            entry.alias for entry in entries(keystore, "metro") if entry.kind == "PrivateKeyEntry"
+        ] == ["metro-key"]
+        leaf = tmp_path / f"{gateway}.pem"
+        leaf.write_text(certificate(keystore, "metro"))
+        verified = subprocess.run(
+            [openssl_path, "verify", "-CAfile", str(ca_certificate), str(leaf)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        san = subprocess.run(
+            [openssl_path, "x509", "-in", str(leaf), "-noout", "-ext", "subjectAltName"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"DNS:{gateway}" in san, "peers dial the Compose service name"
+        # The only private key in a gateway's volume is its own, never the CA's.
+        keys = [e for e in entries(keystore, "metro") if e.kind == "PrivateKeyEntry"]
+        assert [e.sha256 for e in keys] != [sha256_of_pem(ca_certificate)]
+        assert {path.name for path in volume.rglob("*")}.isdisjoint(ca_files)
+        if os.geteuid() == 0:
+            assert {(p.stat().st_uid, p.stat().st_gid) for p in [volume, *volume.rglob("*")]} == {
+                (2003, 2003)
+            }
+    backup = properties(host.volume("backend-backup-data") / "redundancy.xml")
+    assert (backup["redundancy.gan.port"], backup["redundancy.gan.enableSsl"]) == ("8060", "true")
+    environment = yaml.safe_load(files["compose.yaml"])["services"]["backend-backup"]["environment"]
+    assert (
+        environment["GATEWAY_NETWORK_REQUIRESSL"]
+        == environment["GATEWAY_NETWORK_REQUIRETWOWAYAUTH"]
+        == "true"
+    )
+    assert (environment["GATEWAY_NETWORK_0_PORT"], environment["GATEWAY_NETWORK_0_ENABLESSL"]) == (
+        "8060",
+        "true",
+    )
+    # A second `up` changes no byte in any gateway volume.
+    before = {p: p.read_bytes() for p in (tmp_path / "volumes").rglob("*") if p.is_file()}
+    host.up()
+    after = {p: p.read_bytes() for p in (tmp_path / "volumes").rglob("*") if p.is_file()}
+    assert before == after
