@@ -132,6 +132,10 @@ def create(
     strict: Annotated[
         bool, typer.Option(help="Treat warnings (e.g. the demo-only plain transport) as errors.")
     ] = False,
+    ci: Annotated[
+        bool,
+        typer.Option("--ci/--no-ci", help="Scaffold a GitHub Actions drift/validation workflow."),
+    ] = True,
 ) -> None:
     """Create a project NAME: stack.yaml, the generated targets and POST-SETUP.md."""
     from emitter.commands import create_command
@@ -150,6 +154,7 @@ def create(
         output_format=output_format.value,
         output_dir=output_dir,
         strict=strict,
+        ci=ci,
     )
 
 

@@ -139,6 +139,7 @@ def create_command(
     output_format: str,
     output_dir: Path,
     strict: bool,
+    ci: bool = True,
 ) -> None:
     targets = target_names(target)
     spec = build_spec(
@@ -157,7 +158,7 @@ def create_command(
         sys.stdout.write(dump_stack(resolved.explicit, output_format))
         return
     directory = output_dir / name
-    written = create_project(directory, resolved, targets)
+    written = create_project(directory, resolved, targets, ci)
     print(f"created {directory} ({len(written)} files)")
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:

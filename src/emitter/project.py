@@ -1,9 +1,11 @@
 """``create``: a new project directory, written whole or not at all.
 
 A project is ``NAME/stack.yaml`` (the explicit stack), ``NAME/targets/<target>/`` (what
-``emit`` writes), ``NAME/POST-SETUP.md``, a git-ignored admin password for Compose, and for
-the Compose target a ``NAME/compose.yaml`` that includes ``targets/compose/compose.yaml`` so
-``cd NAME && docker compose up -d`` works.
+``emit`` writes), ``NAME/POST-SETUP.md``, a GitHub Actions workflow, and per target: for
+Compose a git-ignored admin password and a ``NAME/compose.yaml`` that includes
+``targets/compose/compose.yaml`` so ``cd NAME && docker compose up -d`` works; for Kubernetes
+the overlays ``NAME/overlays/kubernetes/<env>/``. Only ``targets/`` is ever rewritten (by
+``emit``); the rest is scaffolded once and belongs to the user.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from emitter.diagnostics import EmitterError
 from emitter.documents import post_setup
 from emitter.ir import Stack
 from emitter.pipeline import Resolved, render
+from emitter.scaffold import WORKFLOW, ci_workflow
 from emitter.spec import dump_stack
 from emitter.tree import write_tree
 from emitter.yamlio import dump_yaml
@@ -31,8 +34,8 @@ def target_directory(root: Path, target: str) -> Path:
     return root / "targets" / target
 
 
-def project_files(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, str]:
-    """The project's own files (outside targets/), as text."""
+def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True) -> dict[str, str]:
+    """The project's own files (outside targets/), as text; ``ci`` adds the GitHub workflow."""
     stack = resolved.stack
     files = {
         STACK_FILE: dump_stack(resolved.explicit),
@@ -41,6 +44,12 @@ def project_files(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, str
     }
     if "compose" in targets:
         files["compose.yaml"] = compose_entrypoint(stack)
+    if "kubernetes" in targets:
+        from emitter.targets.kubernetes.overlays import overlay_files
+
+        files.update(overlay_files(stack))
+    if ci:
+        files[WORKFLOW] = ci_workflow(stack, targets)
     return files
 
 
@@ -53,7 +62,9 @@ def compose_entrypoint(stack: Stack) -> str:
     return header + dump_yaml({"name": stack.name, "include": ["targets/compose/compose.yaml"]})
 
 
-def create_project(directory: Path, resolved: Resolved, targets: tuple[str, ...]) -> list[str]:
+def create_project(
+    directory: Path, resolved: Resolved, targets: tuple[str, ...], ci: bool = True
+) -> list[str]:
     """Write a new project at ``directory``; returns the relative paths written."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise EmitterError(
@@ -68,7 +79,7 @@ def create_project(directory: Path, resolved: Resolved, targets: tuple[str, ...]
     with tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent) as scratch:
         staging = Path(scratch) / directory.name
         staging.mkdir()
-        for relative, text in project_files(resolved, targets).items():
+        for relative, text in project_files(resolved, targets, ci).items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

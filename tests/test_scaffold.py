@@ -1,0 +1,123 @@
+"""What `create` scaffolds once and the user then owns: kustomize overlays and a CI workflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from .conftest import GOLDEN, Result
+from .support.validators import kustomize_build, run_kubeconform
+
+Cli = Callable[..., Result]
+CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "stack.yaml").is_file())
+
+
+@pytest.mark.external
+@pytest.mark.parametrize("case", CASES)
+def test_every_scaffolded_overlay_builds_and_validates(cli: Cli, tmp_path: Path, case: str) -> None:
+    result = cli(
+        "create",
+        "plant",
+        "-f",
+        str(GOLDEN / case / "stack.yaml"),
+        "--target",
+        "k8s",
+        "-o",
+        str(tmp_path),
+    )
+    assert result.exit_code == 0, result.stderr
+    overlays = tmp_path / "plant" / "overlays" / "kubernetes"
+    assert sorted(path.name for path in overlays.iterdir()) == ["dev", "production"]
+    transport = yaml.safe_load((GOLDEN / case / "stack.yaml").read_text()).get("transport", "plain")
+    for environment in ("dev", "production"):
+        built = kustomize_build(overlays / environment)
+        documents = [d for d in yaml.safe_load_all(built) if d]
+        cert_manager = {"Certificate", "Issuer"} & {d["kind"] for d in documents}
+        run_kubeconform(built, skip_kinds=cert_manager)
+        namespaces = {d["metadata"]["namespace"] for d in documents}
+        assert namespaces == {"plant" if environment == "production" else "plant-dev"}
+        for document in documents:
+            assert document["metadata"]["labels"]["environment"] == environment
+            if document["kind"] == "StatefulSet":
+                assert "environment" not in document["spec"]["selector"]["matchLabels"]
+        if environment == "dev":
+            stateful_sets = [d for d in documents if d["kind"] == "StatefulSet"]
+            for stateful_set in stateful_sets:
+                container = stateful_set["spec"]["template"]["spec"]["containers"][0]
+                assert container["resources"]["limits"]["memory"] == "1536Mi"
+    assert transport in ("plain", "ssl")
+
+
+def test_the_ci_workflow_is_a_valid_github_workflow(cli: Cli, tmp_path: Path) -> None:
+    assert (
+        cli(
+            "create",
+            "plant",
+            "--arch",
+            "scale-out",
+            "--redundant",
+            "backend",
+            "--target",
+            "all",
+            "-o",
+            str(tmp_path),
+        ).exit_code
+        == 0
+    )
+    workflow = yaml.safe_load(
+        (tmp_path / "plant" / ".github" / "workflows" / "ignition-stack.yaml").read_text()
+    )
+    vendored = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath(
+        "github-workflows.json"
+    )
+    jsonschema.validate(workflow, json.loads(vendored.read_text()))
+    runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["check"]["steps"])
+    assert "ignition-stack emit stack.yaml --target all --check" in runs
+    assert "kubectl kustomize" in runs and "kubeconform -strict" in runs
+    assert "--strict" not in runs.split("--check")[1].split("\n")[0].split("#")[0], (
+        "plain stacks are not gated yet"
+    )
+
+
+def test_an_ssl_stack_is_gated_with_strict(cli: Cli, tmp_path: Path) -> None:
+    assert (
+        cli(
+            "create", "plant", "--arch", "basic", "--transport", "ssl", "-o", str(tmp_path)
+        ).exit_code
+        == 0
+    )
+    workflow = (tmp_path / "plant" / ".github" / "workflows" / "ignition-stack.yaml").read_text()
+    assert "ignition-stack emit stack.yaml --target compose --check --strict" in workflow
+    assert "kubeconform" not in workflow
+
+
+def test_no_ci_and_compose_only_scaffold_less(cli: Cli, tmp_path: Path) -> None:
+    assert cli("create", "plant", "--arch", "basic", "--no-ci", "-o", str(tmp_path)).exit_code == 0
+    assert not (tmp_path / "plant" / ".github").exists()
+    assert not (tmp_path / "plant" / "overlays").exists()
+
+
+def test_emit_never_touches_overlays_or_user_files(cli: Cli, tmp_path: Path) -> None:
+    assert (
+        cli(
+            "create", "plant", "--arch", "hub-and-spoke", "--target", "all", "-o", str(tmp_path)
+        ).exit_code
+        == 0
+    )
+    project = tmp_path / "plant"
+    overlay = project / "overlays" / "kubernetes" / "dev" / "kustomization.yaml"
+    overlay.write_text(overlay.read_text() + "# my change\n")
+    (project / "targets" / "kubernetes" / "NOTES.md").write_text("mine\n")
+    stack = project / "stack.yaml"
+    stack.write_text(stack.read_text().replace("spokes: 3", "spokes: 2").split("\ngateways:")[0] + "\n")
+    result = cli("emit", str(stack))
+    assert result.exit_code == 0, result.stderr
+    assert overlay.read_text().endswith("# my change\n")
+    assert (project / "targets" / "kubernetes" / "NOTES.md").read_text() == "mine\n"
+    assert "spoke-2" not in (project / "targets" / "compose" / "compose.yaml").read_text()
