@@ -28,6 +28,7 @@ def test_create_redundant_scale_out(cli: Cli, tmp_path: Path) -> None:
     project = tmp_path / "demo"
     assert "docker compose up -d" in result.stdout
     assert sorted(read_tree(project)) == [
+        ".github/workflows/ignition-stack.yaml",
         ".gitignore",
         "POST-SETUP.md",
         "compose.yaml",
@@ -54,6 +55,34 @@ def test_create_redundant_scale_out(cli: Cli, tmp_path: Path) -> None:
         "backup-only license",
     ):
         assert phrase in post_setup
+
+
+def test_post_setup_for_an_ssl_stack_on_both_targets(cli: Cli, tmp_path: Path) -> None:
+    create(
+        cli,
+        tmp_path,
+        "plant",
+        "--arch",
+        "hub-and-spoke",
+        "--redundant",
+        "hub",
+        "--transport",
+        "ssl",
+        "--target",
+        "all",
+    )
+    text = (tmp_path / "plant" / "POST-SETUP.md").read_text()
+    for phrase in (
+        "create secret generic plant-gateway-admin",
+        "create secret generic plant-gateway-network-keystore",
+        "cert-manager (1.14 or newer)",
+        "No certificate approval was needed",
+        "port 8060 with SSL",
+        "port-forward svc/hub 8088:8088",
+        "gateway-network-pki",
+    ):
+        assert phrase in text, phrase
+    assert "demo only" not in text
 
 
 def test_admin_password_stays_out_of_git_and_out_of_every_file(cli: Cli, tmp_path: Path) -> None:

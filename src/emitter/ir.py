@@ -89,6 +89,8 @@ class Stack(_Frozen):
     gateway_network: GatewayNetworkSettings
     admin_username: str
     admin_password_secret: str  # name of the secret that holds the admin password (never its value)
+    # With SSL on Kubernetes: the Secret holding the password of cert-manager's keystores.
+    keystore_password_secret: str
 
     def gateway(self, name: str) -> Gateway | None:
         return next((gateway for gateway in self.gateways if gateway.name == name), None)

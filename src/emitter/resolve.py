@@ -197,6 +197,7 @@ def lower(spec: StackSpec) -> Stack:
         gateway_network=settings,
         admin_username=ADMIN_USERNAME,
         admin_password_secret=f"{spec.name}-gateway-admin",
+        keystore_password_secret=f"{spec.name}-gateway-network-keystore",
     )
 
 

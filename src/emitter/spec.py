@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error
 
@@ -22,6 +22,12 @@ SCHEMA_VERSION = 1
 DEFAULT_IMAGE = "inductiveautomation/ignition:8.3.6"
 DEFAULT_MEMORY_MB = 2048
 FIRST_HTTP_PORT = 9088
+# An image reference: [registry[:port]/]path[:tag][@digest], printable ASCII without spaces.
+IMAGE_REFERENCE = (
+    r"^[a-z0-9][a-z0-9._:/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 
 
 class ArchitectureName(StrEnum):
@@ -101,7 +107,9 @@ class KubernetesSpec(_Model):
         description="Size of each gateway's data volume claim.",
     )
     storage_class: str | None = Field(
-        default=None, description="Storage class of the data volumes; cluster default when unset."
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="Storage class of the data volumes; cluster default when unset.",
     )
     cpu_request: str = Field(
         default="500m", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU request per gateway."
@@ -109,12 +117,14 @@ class KubernetesSpec(_Model):
     cpu_limit: str = Field(
         default="2", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU limit per gateway."
     )
-    web_access_namespaces: list[str] = Field(
-        default_factory=list,
-        description=(
-            "Namespaces (e.g. your ingress controller's) allowed to reach the gateways' web port, "
-            "besides the stack's own namespace."
-        ),
+    web_access_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = (
+        Field(
+            default_factory=list,
+            description=(
+                "Namespaces (e.g. your ingress controller's) allowed to reach the gateways' web port, "
+                "besides the stack's own namespace."
+            ),
+        )
     )
     pair_anti_affinity: Literal["preferred", "required"] = Field(
         default="preferred",
@@ -150,7 +160,7 @@ class StackSpec(_Model):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        min_length=1,
+        pattern=IMAGE_REFERENCE,
         description="Ignition image, pinned to a tag or digest.",
     )
     gateways: list[GatewaySpec] | None = Field(
