@@ -3,8 +3,6 @@ and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error. No 
 reaches a user.
 """
 
-from __future__ import annotations
-
 import sys
 from enum import StrEnum
 from pathlib import Path
