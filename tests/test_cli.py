@@ -293,3 +293,19 @@ def test_schema_describes_the_stack_file(cli: Cli, tmp_path: Path) -> None:
     reference = ROOT / "stack.yaml"
     if reference.exists():
         jsonschema.validate(yaml.safe_load(reference.read_text()), schema)
+
+
+def test_check_calls_out_changes_kubernetes_cannot_apply_in_place(cli: Cli, tmp_path: Path) -> None:
+    path = stack_file(tmp_path)
+    assert cli("emit", str(path), "--target", "k8s").exit_code == 0
+    # A bigger data volume changes every StatefulSet's volumeClaimTemplates.
+    path.write_text(path.read_text() + "kubernetes:\n  storage_size: 10Gi\n")
+    result = cli("emit", str(path), "--target", "k8s", "--check")
+    assert result.exit_code == 1
+    notes = [line for line in result.stdout.splitlines() if "needs delete/re-create" in line]
+    assert len(notes) == 3, result.stdout  # backend, backend-backup, frontend
+    assert all("spec.volumeClaimTemplates" in note and "--cascade=orphan" in note for note in notes)
+    # A change Kubernetes applies in place (CPU) is not called out.
+    path.write_text(path.read_text().replace("storage_size: 10Gi", "cpu_limit: '4'"))
+    result = cli("emit", str(path), "--target", "k8s", "--check")
+    assert result.exit_code == 1 and "needs delete/re-create" not in result.stdout

@@ -13,7 +13,7 @@ from emitter.pipeline import Resolved, prepare, render
 from emitter.project import create_project, target_directory
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file
-from emitter.targets import target_names
+from emitter.targets import drift_notes, target_names
 from emitter.tree import Drift, diff_tree, write_tree
 
 # How much of a drift diff `emit --check` prints without --diff.
@@ -210,7 +210,18 @@ def _emit(
             drift = diff_tree(directories[name], emission.files)
             if not drift.clean:
                 drifted = True
-                print(_drift_report(name, directories[name], drift, full_diff))
+                notes = [
+                    note
+                    for path in drift.changed
+                    if path in emission.files
+                    for note in drift_notes(
+                        name,
+                        path,
+                        (directories[name] / path).read_text(encoding="utf-8"),
+                        emission.files[path],
+                    )
+                ]
+                print(_drift_report(name, directories[name], drift, full_diff, notes))
             else:
                 print(f"{name}: {directories[name]} is up to date")
         if drifted:
@@ -229,8 +240,11 @@ class DriftFound(EmitterError):
         )
 
 
-def _drift_report(name: str, directory: Path, drift: Drift, full_diff: bool) -> str:
+def _drift_report(
+    name: str, directory: Path, drift: Drift, full_diff: bool, notes: list[str]
+) -> str:
     lines = [f"{name}: {directory} differs from what the stack file emits"]
+    lines.extend(f"  needs delete/re-create: {note}" for note in notes)
     for label, paths in (
         ("added", drift.added),
         ("removed", drift.removed),

@@ -52,3 +52,14 @@ def target_names(requested: str) -> tuple[str, ...]:
 def emit(name: str, stack: Stack, options: TargetOptions) -> Emission:
     module = cast(_TargetModule, importlib.import_module(f"emitter.targets.{name}"))
     return module.emit(stack, options)
+
+
+def drift_notes(name: str, path: str, before: str, after: str) -> list[str]:
+    """What a reviewer must know about a change of ``path`` beyond its diff (e.g. fields the
+    platform cannot update in place), from the target's optional ``immutable`` module."""
+    try:
+        module = importlib.import_module(f"emitter.targets.{name}.immutable")
+    except ModuleNotFoundError:
+        return []
+    notes: list[str] = module.drift_notes(path, before, after)
+    return notes
