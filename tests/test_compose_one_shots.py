@@ -89,9 +89,14 @@ def properties(path: Path) -> dict[str, str]:
 
 
 def emitted(transport: str) -> dict[str, str]:
-    spec = StackSpec(
-        name="plant", architecture="scale-out", redundant="backend", transport=transport
-    )  # type: ignore[arg-type]
+    spec = StackSpec.model_validate(
+        {
+            "name": "plant",
+            "architecture": "scale-out",
+            "redundant": "backend",
+            "transport": transport,
+        }
+    )
     return render(prepare(spec), ("compose",))["compose"].files
 
 

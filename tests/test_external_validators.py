@@ -1,6 +1,7 @@
 """Real external validators on what ignition-stack emits: kubeconform (strict, offline
 schemas, nothing skipped) on every golden Kubernetes tree and every overlay build, for every
-supported Kubernetes version."""
+supported Kubernetes version. cert-manager's kinds (``transport: ssl``) are validated against
+cert-manager's own CRD schemas (``support/cert_manager.py``), never skipped."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from emitter import validation
 
 from .conftest import GOLDEN
+from .support import cert_manager
 from .support.validators import kustomize_build, run_kubeconform
 
 KUBERNETES_TREES = sorted(path for path in GOLDEN.glob("*/expected/kubernetes") if path.is_dir())
@@ -33,7 +35,9 @@ def test_kubeconform_accepts_every_golden_tree(version: str) -> None:
         for path in tree.glob("*.yaml")
         if path.name != "kustomization.yaml"
     )
-    summary = run_kubeconform(manifests, version)
+    summary = run_kubeconform(
+        manifests, version, extra_schema_locations=[cert_manager.schema_location()]
+    )
     assert summary["valid"] == len(manifests)
 
 
@@ -42,7 +46,9 @@ def test_kubeconform_accepts_every_golden_tree(version: str) -> None:
 def test_kustomize_builds_every_golden_base(tree: Path) -> None:
     built = kustomize_build(tree)
     listed = sum(1 for path in tree.glob("*.yaml") if path.name != "kustomization.yaml")
-    summary = run_kubeconform(built, VERSIONS[-1])
+    summary = run_kubeconform(
+        built, VERSIONS[-1], extra_schema_locations=[cert_manager.schema_location()]
+    )
     assert summary["valid"] == listed
     assert f"namespace: {'plant'}" in built
 

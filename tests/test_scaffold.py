@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from .conftest import GOLDEN, Result
+from .support import cert_manager
 from .support.validators import kustomize_build, run_kubeconform
 
 Cli = Callable[..., Result]
@@ -38,8 +39,7 @@ def test_every_scaffolded_overlay_builds_and_validates(cli: Cli, tmp_path: Path,
     for environment in ("dev", "production"):
         built = kustomize_build(overlays / environment)
         documents = [d for d in yaml.safe_load_all(built) if d]
-        cert_manager = {"Certificate", "Issuer"} & {d["kind"] for d in documents}
-        run_kubeconform(built, skip_kinds=cert_manager)
+        run_kubeconform(built, extra_schema_locations=[cert_manager.schema_location()])
         namespaces = {d["metadata"]["namespace"] for d in documents}
         assert namespaces == {"plant" if environment == "production" else "plant-dev"}
         for document in documents:
@@ -115,7 +115,9 @@ def test_emit_never_touches_overlays_or_user_files(cli: Cli, tmp_path: Path) -> 
     overlay.write_text(overlay.read_text() + "# my change\n")
     (project / "targets" / "kubernetes" / "NOTES.md").write_text("mine\n")
     stack = project / "stack.yaml"
-    stack.write_text(stack.read_text().replace("spokes: 3", "spokes: 2").split("\ngateways:")[0] + "\n")
+    stack.write_text(
+        stack.read_text().replace("spokes: 3", "spokes: 2").split("\ngateways:")[0] + "\n"
+    )
     result = cli("emit", str(stack))
     assert result.exit_code == 0, result.stderr
     assert overlay.read_text().endswith("# my change\n")

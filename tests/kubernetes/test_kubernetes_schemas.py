@@ -1,5 +1,6 @@
 """Every emitted object against the bundled Kubernetes schemas (strict: no unknown fields) of
-every supported Kubernetes version, and the shape of the emitted files."""
+every supported Kubernetes version, cert-manager's objects against cert-manager's own CRD
+schemas made strict (``tests/support/cert_manager.py``), and the shape of the emitted files."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from packaging.version import Version
 
 from emitter.spec import KubernetesSpec
 
+from ..support import cert_manager
 from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build
 
 OLDEST_SUPPORTED = Version("1.29")
@@ -63,22 +65,37 @@ def emitted(request: pytest.FixtureRequest) -> Emitted:
     return build(architecture, redundant)
 
 
+def validate_strictly(path: str, item: dict[str, Any], version: str) -> None:
+    """One emitted object: a cert-manager kind against cert-manager's CRD, any other kind
+    against Kubernetes' own schema; both strict."""
+    if cert_manager.is_cert_manager(item):
+        problems = cert_manager.problems(item, version)
+        assert problems is not None, f"{path}: cert-manager has no CRD for {item['kind']}"
+        assert problems == [], f"{path} is invalid for cert-manager {cert_manager.VERSION}"
+        return
+    try:
+        kubernetes_validate.validate(item, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:  # pragma: no cover - failure detail
+        pytest.fail(f"{path} is invalid for Kubernetes {version}: {exc.message}")
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_object_validates_strictly(emitted: Emitted, version: str) -> None:
     assert emitted.objects
     for path, item in emitted.objects.items():
-        try:
-            kubernetes_validate.validate(item, version, strict=True)
-        except kubernetes_validate.ValidationError as exc:  # pragma: no cover - failure detail
-            pytest.fail(f"{path} is invalid for Kubernetes {version}: {exc.message}")
+        validate_strictly(path, item, version)
 
 
 @pytest.mark.parametrize(("architecture", "redundant"), CASES, ids=CASE_IDS)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 def test_both_transports_validate(architecture: str, redundant: str | None, transport: str) -> None:
     emitted = build(architecture, redundant, transport=transport)
-    for item in emitted.objects.values():
-        kubernetes_validate.validate(item, VERSIONS[-1], strict=True)
+    for path, item in emitted.objects.items():
+        validate_strictly(path, item, VERSIONS[-1])
+    kinds = {
+        item["kind"] for item in emitted.objects.values() if cert_manager.is_cert_manager(item)
+    }
+    assert kinds == ({"Certificate", "Issuer"} if transport == "ssl" else set())
 
 
 def _walk(value: Any, path: str = "") -> list[str]:

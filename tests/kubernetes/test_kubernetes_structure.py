@@ -18,6 +18,7 @@ import yaml
 from emitter import image
 from emitter.resolve import HEAP_PERCENT
 from emitter.spec import KubernetesSpec, NodeRole
+from emitter.targets.kubernetes import certificates
 
 from .emitted import CASE_IDS, CASES, Emitted, build, container, environment, selects
 
@@ -262,12 +263,30 @@ def test_seed_init_container(emitted: Emitted) -> None:
         assert item["spec"]["template"]["spec"]["initContainers"] == [seed]
         assert seed["image"] == emitted.stack.image
         assert seed["command"] == ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"]
-        assert environment(seed) == image.seed_environment(gateway)
+        expected_mounts = {"data": image.SEED_MOUNT, "configuration": image.SCRIPTS_DIR}
+        files = None
+        if emitted.stack.transport.value == "ssl":
+            # The mounted certificate Secret and password Secret (test_kubernetes_certificates
+            # checks what they hold).
+            files = image.CertificateFiles(
+                ca_certificate="/run/secrets/gateway-network-certificate/ca.crt",
+                keystore="/run/secrets/gateway-network-certificate/keystore.p12",
+                keystore_password_file="/run/secrets/gateway-network-keystore-password/password",
+            )
+            expected_mounts["gateway-network-certificate"] = (
+                "/run/secrets/gateway-network-certificate"
+            )
+            expected_mounts["gateway-network-keystore-password"] = (
+                "/run/secrets/gateway-network-keystore-password"
+            )
+        assert environment(seed) == image.seed_environment(gateway, files)
         assert seed["resources"] == container(item, "gateway")["resources"]
         mounts = {m["name"]: m["mountPath"] for m in seed["volumeMounts"]}
-        assert mounts == {"data": image.SEED_MOUNT, "configuration": image.SCRIPTS_DIR}
+        assert mounts == expected_mounts
         paths = projected_paths(emitted, item)
-        assert paths[image.SEED_SCRIPT] == image.script(image.SEED_SCRIPT)
+        # Every script the seeding step runs sits beside the seed script.
+        for name in image.seed_scripts(emitted.stack):
+            assert paths[name] == image.script(name)
         redundancy_xml = environment(seed).get("SEED_REDUNDANCY_XML")
         if gateway.redundancy is None:
             assert redundancy_xml is None
@@ -314,9 +333,9 @@ def test_plain_link_is_annotated(emitted: Emitted) -> None:
 
 def test_config_maps(emitted: Emitted) -> None:
     scripts = emitted.named("ConfigMap", f"{emitted.stack.name}-scripts")
-    assert scripts["data"] == {
-        name: image.script(name) for name in (image.HEALTH_SCRIPT, image.SEED_SCRIPT)
-    }
+    names = {image.HEALTH_SCRIPT, *image.seed_scripts(emitted.stack)}
+    assert scripts["data"] == {name: image.script(name) for name in sorted(names)}
+    assert (image.INSTALL_CERTIFICATES_SCRIPT in names) == certificates.enabled(emitted.stack)
     paired = {g.name for pair in emitted.stack.pairs for g in pair}
     assert emitted.names("ConfigMap") == {f"{emitted.stack.name}-scripts"} | {
         f"{name}-redundancy" for name in paired

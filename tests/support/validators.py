@@ -94,6 +94,7 @@ def run_kubeconform(
     *,
     skip_kinds: Iterable[str] = (),
     schema_location: str | None = None,
+    extra_schema_locations: Sequence[str] = (),
     extra_args: Sequence[str] = (),
 ) -> dict[str, int]:
     """Run the real kubeconform (``-strict``, local schemas) and return its summary.
@@ -101,8 +102,9 @@ def run_kubeconform(
     ``stream_or_paths``: a multi-document YAML string (fed on stdin) or manifest file paths.
     Fails the test on any invalid resource, any error, any skipped resource other than the
     kinds in ``skip_kinds`` (each of which must really be skipped), or when fewer resources were
-    validated than the input holds. ``schema_location`` / ``extra_args`` exist so tests can prove
-    this harness fails.
+    validated than the input holds. ``extra_schema_locations`` are searched after the bundled
+    Kubernetes schemas (e.g. ``support.cert_manager.schema_location()`` for cert-manager's
+    kinds). ``schema_location`` / ``extra_args`` exist so tests can prove this harness fails.
     """
     binary = require_tool("kubeconform")
     version = _version(kubernetes_version)
@@ -128,7 +130,10 @@ def run_kubeconform(
         kubeconform=binary,
         skip=allowed,
         schema_location=schema_location,
-        extra_args=extra_args,
+        extra_args=[
+            *(arg for location in extra_schema_locations for arg in ("-schema-location", location)),
+            *extra_args,
+        ],
     )
     command = " ".join(run.argv) or "kubeconform"
     if run.error:

@@ -1,8 +1,9 @@
 """ConfigMaps: the stack's scripts, and each pair member's redundancy.xml.
 
 A pod mounts them as one projected volume at ``image.SCRIPTS_DIR``, so the seed script finds
-``redundancy.xml`` beside itself exactly where ``image.seed_environment`` says, and the probes
-find the health script where ``image.health_command`` says.
+``redundancy.xml`` (and, with ``transport: ssl``, the certificate installer) beside itself
+exactly where ``image.seed_environment`` says, and the probes find the health script where
+``image.health_command`` says.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from emitter.targets.kubernetes.metadata import (
 )
 
 VOLUME = "configuration"
-SCRIPTS = tuple(sorted((image.SEED_SCRIPT, image.HEALTH_SCRIPT)))
 SCRIPT_MODE = 0o555
 FILE_MODE = 0o444
 
@@ -43,8 +43,15 @@ class Scripts:
     data: dict[str, str]
 
 
+def script_names(stack: Stack) -> tuple[str, ...]:
+    """What the seeding step runs (``image.seed_scripts``) and the probes' health script."""
+    return tuple(sorted({*image.seed_scripts(stack), image.HEALTH_SCRIPT}))
+
+
 def scripts(stack: Stack) -> Scripts:
-    return Scripts(f"{stack.name}-scripts", {name: image.script(name) for name in SCRIPTS})
+    return Scripts(
+        f"{stack.name}-scripts", {name: image.script(name) for name in script_names(stack)}
+    )
 
 
 def redundancy_config_map_name(gateway: Gateway) -> str:
@@ -107,7 +114,7 @@ def configuration_volume(gateway: Gateway, shared: Scripts) -> V1Volume:
         V1VolumeProjection(
             config_map=V1ConfigMapProjection(
                 name=shared.name,
-                items=[V1KeyToPath(key=name, path=name, mode=SCRIPT_MODE) for name in SCRIPTS],
+                items=[V1KeyToPath(key=name, path=name, mode=SCRIPT_MODE) for name in shared.data],
             )
         )
     ]

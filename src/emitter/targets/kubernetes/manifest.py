@@ -1,9 +1,10 @@
 """Lower the IR into a kustomize base: one file per object, plus ``kustomization.yaml``.
 
 Objects are built with the official ``kubernetes`` client models (which reject unknown
-fields), dumped to plain data and written through the one YAML dumper. File names follow
-kustomize's ``<group>_<version>_<kind>_<name>.yaml``, so each object has an obvious, stable
-path and a diff names the object it touches.
+fields), dumped to plain data and written through the one YAML dumper; cert-manager's objects
+(``transport: ssl``), which have no client models, are built as plain data in the same order.
+File names follow kustomize's ``<group>_<version>_<kind>_<name>.yaml``, so each object has an
+obvious, stable path and a diff names the object it touches.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from pydantic import BaseModel
 from emitter.ir import Stack
 from emitter.spec import TransportName
 from emitter.targets import Emission, TargetOptions
-from emitter.targets.kubernetes import configuration, disruption, networking, workloads
+from emitter.targets.kubernetes import (
+    certificates,
+    configuration,
+    disruption,
+    networking,
+    workloads,
+)
 from emitter.targets.kubernetes.metadata import workloads_of
 from emitter.yamlio import dump_yaml
 
@@ -33,6 +40,11 @@ PLAIN_HEADER = (
     "# DEMO ONLY: the Gateway Network link is plain (port 8088, no SSL, Unrestricted); see\n"
     "# docs/security.md and use `transport: ssl` beyond an isolated demo network.\n"
 )
+SSL_HEADER = (
+    "# transport ssl: needs cert-manager >= {version} in the cluster, and the Secret\n"
+    "# {secret} (key `password`, the keystore password) that you create\n"
+    "# in the namespace; see docs/security.md.\n"
+)
 # Maps whose keys are data (labels, script names), never reordered.
 _DATA_KEYS = frozenset({"labels", "annotations", "data", "matchLabels", "selector"})
 
@@ -41,23 +53,37 @@ def emit(stack: Stack, options: TargetOptions) -> Emission:
     settings = options.kubernetes
     units = workloads_of(stack)
     scripts = configuration.scripts(stack)
-    objects: list[BaseModel] = [
+    objects: list[BaseModel | dict[str, Any]] = [
         *configuration.config_maps(stack, units, scripts),
         *(workloads.stateful_set(stack, unit, settings, scripts) for unit in units),
         *networking.services(stack, units),
         *networking.network_policies(stack, settings.web_access_namespaces),
         *disruption.disruption_budgets(stack, units),
+        *certificates.objects(stack, units),
     ]
     documents = [document(item) for item in objects]
-    files = {file_name(item): HEADER + dump_yaml(item) for item in documents}
-    header = KUSTOMIZATION_HEADER + (PLAIN_HEADER if stack.transport is TransportName.PLAIN else "")
+    files = {
+        file_name(item): HEADER + certificates.note(item) + dump_yaml(item) for item in documents
+    }
+    header = KUSTOMIZATION_HEADER
+    if stack.transport is TransportName.PLAIN:
+        header += PLAIN_HEADER
+    else:
+        header += SSL_HEADER.format(
+            version=certificates.MINIMUM_CERT_MANAGER,
+            secret=certificates.keystore_password_secret(stack),
+        )
     files[KUSTOMIZATION] = header + dump_yaml(kustomization(stack, files))
     return Emission(files=dict(sorted(files.items())))
 
 
-def document(model: BaseModel) -> dict[str, Any]:
-    """A model as plain data: camelCase keys, no nulls, apiVersion/kind/metadata first."""
-    data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:
+    """A model (or an object already built as plain data) as plain data: camelCase keys, no
+    nulls, apiVersion/kind/metadata first."""
+    if isinstance(model, BaseModel):
+        data = model.model_dump(mode="json", by_alias=True, exclude_none=True)
+    else:
+        data = dict(model)
     head = {key: data.pop(key) for key in ("apiVersion", "kind", "metadata") if key in data}
     ordered: dict[str, Any] = _name_first({**head, **data})
     return ordered

@@ -2,7 +2,9 @@
 replicated tier (``replicas: N``, pods ``<role>-0`` .. ``<role>-<N-1>``).
 
 Every pod seeds its data volume in an init container (the stack's own image, as the gateway's
-uid), then runs the gateway with the same environment the Compose target gives it.
+uid), then runs the gateway with the same environment the Compose target gives it. With
+``transport: ssl`` the init container also installs the StatefulSet's cert-manager keystore and
+the stack CA (``certificates.py``) into the data volume, on every start.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from emitter import image
 from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
 from emitter.spec import KubernetesSpec, TransportName
-from emitter.targets.kubernetes import configuration
+from emitter.targets.kubernetes import certificates, configuration
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
     GATEWAY_NETWORK_ANNOTATION,
@@ -63,6 +65,8 @@ PASSWORD_VOLUME = "admin-password"
 PASSWORD_KEY = "password"
 # Readable by the gateway's group (fsGroup) only; the file itself is owned by root.
 PASSWORD_MODE = 0o440
+CERTIFICATE_VOLUME = "gateway-network-certificate"
+KEYSTORE_PASSWORD_VOLUME = "gateway-network-keystore-password"
 SEED_CONTAINER = "seed-data-volume"
 GATEWAY_CONTAINER = "gateway"
 POD_NAME = "POD_NAME"
@@ -86,10 +90,14 @@ def stateful_set(
             storage_class_name=options.storage_class,
         ),
     )
+    annotations: dict[str, str] = {}
+    if certificates.enabled(stack):
+        # Reloader rolls the pods when cert-manager rewrites the Secret (renewal).
+        annotations[certificates.RELOADER_ANNOTATION] = certificates.certificate_name(workload)
     return V1StatefulSet(
         api_version="apps/v1",
         kind="StatefulSet",
-        metadata=object_meta(workload.name, workload_labels(stack, workload)),
+        metadata=object_meta(workload.name, workload_labels(stack, workload), annotations),
         spec=V1StatefulSetSpec(
             service_name=workload.headless_service,
             replicas=len(workload.gateways),
@@ -144,15 +152,52 @@ def pod_template(
             containers=[gateway_container(stack, workload, resources)],
             volumes=[
                 configuration.configuration_volume(gateway, scripts),
-                V1Volume(
-                    name=PASSWORD_VOLUME,
-                    secret=V1SecretVolumeSource(
-                        secret_name=stack.admin_password_secret,
-                        items=[V1KeyToPath(key=PASSWORD_KEY, path=PASSWORD_KEY)],
-                        default_mode=PASSWORD_MODE,
-                    ),
-                ),
+                _secret_volume(PASSWORD_VOLUME, stack.admin_password_secret, [PASSWORD_KEY]),
+                *certificate_volumes(stack, workload),
             ],
+        ),
+    )
+
+
+def _secret_volume(name: str, secret: str, keys: list[str]) -> V1Volume:
+    return V1Volume(
+        name=name,
+        secret=V1SecretVolumeSource(
+            secret_name=secret,
+            items=[V1KeyToPath(key=key, path=key) for key in keys],
+            default_mode=PASSWORD_MODE,
+        ),
+    )
+
+
+def certificate_volumes(stack: Stack, workload: Workload) -> list[V1Volume]:
+    """With ``transport: ssl``: the StatefulSet's certificate Secret (the CA certificate and the
+    keystore only: never ``tls.key``) and the user's keystore password Secret."""
+    if not certificates.enabled(stack):
+        return []
+    return [
+        _secret_volume(
+            CERTIFICATE_VOLUME,
+            certificates.certificate_name(workload),
+            [certificates.CA_KEY, certificates.KEYSTORE_KEY],
+        ),
+        _secret_volume(
+            KEYSTORE_PASSWORD_VOLUME,
+            certificates.keystore_password_secret(stack),
+            [certificates.PASSWORD_KEY],
+        ),
+    ]
+
+
+def certificate_files(stack: Stack) -> image.CertificateFiles | None:
+    """Where the init container finds what ``certificate_volumes`` mounts (None: plain)."""
+    if not certificates.enabled(stack):
+        return None
+    return image.CertificateFiles(
+        ca_certificate=f"{certificates.CERTIFICATE_MOUNT}/{certificates.CA_KEY}",
+        keystore=f"{certificates.CERTIFICATE_MOUNT}/{certificates.KEYSTORE_KEY}",
+        keystore_password_file=(
+            f"{certificates.KEYSTORE_PASSWORD_MOUNT}/{certificates.PASSWORD_KEY}"
         ),
     )
 
@@ -175,17 +220,29 @@ def seed_container(
     stack: Stack, gateway: Gateway, resources: V1ResourceRequirements
 ) -> V1Container:
     # Runs as the pod's uid 2003, so the script skips its root-only chown: fsGroup owns the volume.
+    mounts = [
+        V1VolumeMount(name=DATA_VOLUME, mount_path=image.SEED_MOUNT),
+        V1VolumeMount(name=configuration.VOLUME, mount_path=image.SCRIPTS_DIR, read_only=True),
+    ]
+    if certificates.enabled(stack):
+        mounts += [
+            V1VolumeMount(
+                name=CERTIFICATE_VOLUME, mount_path=certificates.CERTIFICATE_MOUNT, read_only=True
+            ),
+            V1VolumeMount(
+                name=KEYSTORE_PASSWORD_VOLUME,
+                mount_path=certificates.KEYSTORE_PASSWORD_MOUNT,
+                read_only=True,
+            ),
+        ]
     return V1Container(
         name=SEED_CONTAINER,
         image=stack.image,
         command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
-        env=_environment(image.seed_environment(gateway)),
+        env=_environment(image.seed_environment(gateway, certificate_files(stack))),
         resources=resources,
         security_context=_container_security(),
-        volume_mounts=[
-            V1VolumeMount(name=DATA_VOLUME, mount_path=image.SEED_MOUNT),
-            V1VolumeMount(name=configuration.VOLUME, mount_path=image.SCRIPTS_DIR, read_only=True),
-        ],
+        volume_mounts=mounts,
     )
 
 
