@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 
@@ -31,3 +33,64 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
     _, test = readme_commands()
     assert test in ci.splitlines(), ".ci/run must call the README's test command unchanged"
     assert "IGNITION_STACK_REQUIRE_TOOLS=1" in ci
+
+
+def test_committed_targets_are_what_stack_yaml_emits() -> None:
+    """The repository eats its own cooking: targets/ is exactly `emit stack.yaml` output."""
+    from emitter.pipeline import prepare, render
+    from emitter.spec import load_stack_file
+    from emitter.tree import diff_tree
+
+    resolved = prepare(load_stack_file(ROOT / "stack.yaml"))
+    emissions = render(resolved, ("compose", "kubernetes"))
+    for name, emission in emissions.items():
+        drift = diff_tree(ROOT / "targets" / name, emission.files)
+        assert drift.clean, f"targets/{name} is stale: run `ignition-stack emit` ({drift})"
+    assert resolved.stack.redundant == "backend" and resolved.stack.architecture == "scale-out"
+
+
+@pytest.mark.external
+@pytest.mark.parametrize(
+    "overlay", sorted(p.name for p in (ROOT / "overlays" / "kubernetes").iterdir())
+)
+def test_every_overlay_builds_and_validates(overlay: str) -> None:
+    from .support import cert_manager
+    from .support.validators import kustomize_build, run_kubeconform
+
+    built = kustomize_build(ROOT / "overlays" / "kubernetes" / overlay)
+    summary = run_kubeconform(built, extra_schema_locations=[cert_manager.schema_location()])
+    assert summary["valid"] == len(list((ROOT / "targets" / "kubernetes").glob("*_*.yaml")))
+
+
+@pytest.mark.external
+@pytest.mark.parametrize(
+    "override", sorted(p.name for p in (ROOT / "overlays" / "compose").glob("*.yaml"))
+)
+def test_every_compose_override_merges(override: str) -> None:
+    import json
+    import subprocess
+
+    from .support.validators import require_tool
+
+    compose = require_tool("docker-compose")
+    result = subprocess.run(
+        [
+            compose,
+            "-f",
+            "compose.yaml",
+            "-f",
+            f"../../overlays/compose/{override}",
+            "config",
+            "--format",
+            "json",
+        ],
+        cwd=ROOT / "targets" / "compose",
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "IGNITION_STACK_ADMIN_PASSWORD_FILE": "/dev/null"},
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published and all(port["host_ip"] == "127.0.0.1" for port in published)
