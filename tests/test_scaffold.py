@@ -78,14 +78,50 @@ def test_the_ci_workflow_is_a_valid_github_workflow(cli: Cli, tmp_path: Path) ->
     )
     jsonschema.validate(workflow, json.loads(vendored.read_text()))
     runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["check"]["steps"])
-    assert "ignition-stack emit stack.yaml --target all --check" in runs
+    assert "ignition-stack emit stack.yaml --target all --check\n" in runs + "\n"
     assert "kubectl kustomize" in runs and "kubeconform -strict" in runs
-    assert "--strict" not in runs.split("--check")[1].split("\n")[0].split("#")[0], (
-        "plain stacks are not gated yet"
+    # The production overlay's gate makes the demo-only plain transport an error.
+    gate = next(
+        s
+        for s in workflow["jobs"]["check"]["steps"]
+        if s.get("name", "").startswith("The production")
     )
+    assert gate["run"].endswith("--check --strict")
 
 
-def test_an_ssl_stack_is_gated_with_strict(cli: Cli, tmp_path: Path) -> None:
+def test_the_production_gate_fails_a_plain_stack_and_passes_an_ssl_one(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # --check exits 2 when the stack itself is refused (IS201 under --strict), 0 when clean.
+    for transport, exit_code in (("plain", 2), ("ssl", 0)):
+        project = tmp_path / transport
+        created = cli(
+            "create",
+            "plant",
+            "--arch",
+            "basic",
+            "--transport",
+            transport,
+            "--target",
+            "k8s",
+            "-o",
+            str(project),
+        )
+        assert created.exit_code == 0, created.stderr
+        result = cli(
+            "emit",
+            str(project / "plant" / "stack.yaml"),
+            "--target",
+            "kubernetes",
+            "--check",
+            "--strict",
+        )
+        assert result.exit_code == exit_code, result.stderr
+        if transport == "plain":
+            assert "error IS201" in result.stderr
+
+
+def test_a_compose_only_workflow_has_no_kubernetes_steps(cli: Cli, tmp_path: Path) -> None:
     assert (
         cli(
             "create", "plant", "--arch", "basic", "--transport", "ssl", "-o", str(tmp_path)
@@ -93,8 +129,8 @@ def test_an_ssl_stack_is_gated_with_strict(cli: Cli, tmp_path: Path) -> None:
         == 0
     )
     workflow = (tmp_path / "plant" / ".github" / "workflows" / "ignition-stack.yaml").read_text()
-    assert "ignition-stack emit stack.yaml --target compose --check --strict" in workflow
-    assert "kubeconform" not in workflow
+    assert "ignition-stack emit stack.yaml --target compose --check" in workflow
+    assert "kubeconform" not in workflow and "--strict" not in workflow
 
 
 def test_no_ci_and_compose_only_scaffold_less(cli: Cli, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import typer
 
 from emitter import __version__
 from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
+from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
     name="ignition-stack",
@@ -24,22 +25,11 @@ app = typer.Typer(
 )
 
 
-class ArchitectureChoice(StrEnum):
-    BASIC = "basic"
-    SCALE_OUT = "scale-out"
-    HUB_AND_SPOKE = "hub-and-spoke"
-
-
 class TargetChoice(StrEnum):
     COMPOSE = "compose"
     K8S = "k8s"
     KUBERNETES = "kubernetes"
     ALL = "all"
-
-
-class TransportChoice(StrEnum):
-    PLAIN = "plain"
-    SSL = "ssl"
 
 
 class OutputFormat(StrEnum):
@@ -71,7 +61,7 @@ def _root(
 
 
 ArchOption = Annotated[
-    ArchitectureChoice | None,
+    ArchitectureName | None,
     typer.Option(
         "--arch", "-a", help="basic | scale-out | hub-and-spoke (omit, with no -f, for the wizard)."
     ),
@@ -109,7 +99,7 @@ def create(
     ] = None,
     target: Annotated[TargetChoice, typer.Option(help="What to generate.")] = TargetChoice.COMPOSE,
     transport: Annotated[
-        TransportChoice | None,
+        TransportName | None,
         typer.Option(
             help="Gateway Network transport: plain (8088, demo only) or ssl (8060) [default: plain]."
         ),

@@ -6,7 +6,7 @@ Plain Python rather than a template engine: it is one document, and `create` mus
 from __future__ import annotations
 
 from emitter.ir import Gateway, Stack
-from emitter.spec import NodeRole, TransportName
+from emitter.vocabulary import NodeRole, TransportName
 
 # A replicated tier this large is drawn as one box; a diagram of 1000 spokes helps nobody.
 MAX_DRAWN_REPLICAS = 4

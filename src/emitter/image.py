@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from emitter.ir import Gateway, Stack
-from emitter.spec import TransportName
+from emitter.vocabulary import TransportName
 
 INSTALL_DIR = "/usr/local/bin/ignition"
 DATA_DIR = f"{INSTALL_DIR}/data"

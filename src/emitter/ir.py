@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from emitter.spec import ArchitectureName, Edition, NodeRole, TransportName
+from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
 
 class _Frozen(BaseModel):

@@ -12,16 +12,8 @@ import re
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
 from emitter.ir import Gateway, GatewayNetworkLink, GatewayNetworkSettings, Redundancy, Stack, Tier
-from emitter.spec import (
-    DEFAULT_MEMORY_MB,
-    FIRST_HTTP_PORT,
-    Edition,
-    GatewaySpec,
-    NodeRole,
-    RedundancySpec,
-    StackSpec,
-    TransportName,
-)
+from emitter.spec import DEFAULT_MEMORY_MB, FIRST_HTTP_PORT, GatewaySpec, RedundancySpec, StackSpec
+from emitter.vocabulary import Edition, NodeRole, TransportName
 
 NO_ROLE = "none"
 PLAIN_PORT = 8088

@@ -15,7 +15,8 @@ from emitter.diagnostics import Diagnostic, Severity, error, warning
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
 from emitter.resolve import NO_ROLE
-from emitter.spec import Edition, NodeRole, StackSpec, TransportName
+from emitter.spec import StackSpec
+from emitter.vocabulary import Edition, NodeRole, TransportName
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 

@@ -7,7 +7,6 @@ together, with a code and a hint.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error
+from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
 SCHEMA_VERSION = 1
 # 8.3.6 is the release on which the plain-link pairing was verified by hand (see
@@ -28,27 +28,6 @@ IMAGE_REFERENCE = (
 )
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-
-
-class ArchitectureName(StrEnum):
-    BASIC = "basic"
-    SCALE_OUT = "scale-out"
-    HUB_AND_SPOKE = "hub-and-spoke"
-
-
-class Edition(StrEnum):
-    STANDARD = "standard"
-    EDGE = "edge"
-
-
-class TransportName(StrEnum):
-    PLAIN = "plain"
-    SSL = "ssl"
-
-
-class NodeRole(StrEnum):
-    MASTER = "master"
-    BACKUP = "backup"
 
 
 class _Model(BaseModel):

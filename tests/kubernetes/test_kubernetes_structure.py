@@ -17,8 +17,9 @@ import yaml
 
 from emitter import image
 from emitter.resolve import HEAP_PERCENT
-from emitter.spec import KubernetesSpec, NodeRole
+from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes import certificates
+from emitter.vocabulary import NodeRole
 
 from .emitted import CASE_IDS, CASES, Emitted, build, container, environment, selects
 

@@ -13,8 +13,8 @@ from typing import Any
 from emitter import image
 from emitter.ir import Gateway, Stack
 from emitter.names import BOOTSTRAP_SUFFIX, CA_VOLUME, CERTIFICATES_VOLUME, PKI_SERVICE
-from emitter.spec import TransportName
 from emitter.targets import Emission, TargetOptions
+from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
 NAME = "compose"

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 from emitter.ir import Stack
-from emitter.spec import TransportName
 from emitter.targets.kubernetes.metadata import Workload, stack_labels, workload_labels
+from emitter.vocabulary import TransportName
 
 GROUP = "cert-manager.io"
 API_VERSION = f"{GROUP}/v1"

@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from emitter.ir import Stack
-from emitter.spec import TransportName
 from emitter.targets import Emission, TargetOptions
 from emitter.targets.kubernetes import (
     certificates,
@@ -25,6 +24,7 @@ from emitter.targets.kubernetes import (
     workloads,
 )
 from emitter.targets.kubernetes.metadata import workloads_of
+from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
 NAME = "kubernetes"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from emitter.ir import Stack
-from emitter.spec import TransportName
 from emitter.targets.kubernetes.metadata import PART_OF_LABEL, workloads_of
+from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
 BASE = "../../../targets/kubernetes"

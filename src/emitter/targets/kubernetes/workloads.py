@@ -46,7 +46,7 @@ from kubernetes.client.models import (
 from emitter import image
 from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
-from emitter.spec import KubernetesSpec, TransportName
+from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes import certificates, configuration
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
@@ -59,6 +59,7 @@ from emitter.targets.kubernetes.metadata import (
     selector_labels,
     workload_labels,
 )
+from emitter.vocabulary import TransportName
 
 DATA_VOLUME = "data"
 PASSWORD_VOLUME = "admin-password"
