@@ -496,3 +496,10 @@ def test_gateway_name_starting_with_a_digit_is_IS110(cli: Cli, tmp_path: Path) -
     assert_diagnostic(
         run_stack(cli, tmp_path, data), "IS110", "gateways[0].name", "starts with a digit"
     )
+
+
+def test_an_ssl_stack_prints_no_warning(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("scale-out", "backend") | {"transport": "ssl"}
+    result = run_stack(cli, tmp_path, data, "--strict")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
