@@ -16,9 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from emitter.diagnostics import Diagnostic, StackInvalid, error
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
-SCHEMA_VERSION = 1
-# 8.3.6 is the release on which the plain-link pairing was verified by hand (see
-# ../docs/security.md); bump it deliberately, with that check repeated.
+# Pinned: an 8.3 release on which seeding redundancy.xml is known to form the pair. Bump it
+# deliberately, and bring a pair up by hand on the new release (POST-SETUP.md's check).
 DEFAULT_IMAGE = "inductiveautomation/ignition:8.3.6"
 DEFAULT_MEMORY_MB = 2048
 FIRST_HTTP_PORT = 9088
