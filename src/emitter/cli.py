@@ -126,17 +126,19 @@ def create(
     ] = True,
 ) -> None:
     """Create a project NAME: stack.yaml, the generated targets and POST-SETUP.md."""
-    from emitter.commands import create_command
+    from emitter.commands import Shape, create_command
 
     create_command(
         name=name,
-        architecture=arch.value if arch else None,
-        redundant=redundant,
-        frontends=frontends,
-        spokes=spokes,
-        edge_role=edge_role,
+        shape=Shape(
+            architecture=arch.value if arch else None,
+            redundant=redundant,
+            frontends=frontends,
+            spokes=spokes,
+            edge_role=edge_role,
+            transport=transport.value if transport else None,
+        ),
         target=target.value,
-        transport=transport.value if transport else None,
         stack_file=stack_file,
         dry_run=dry_run,
         output_format=output_format.value,

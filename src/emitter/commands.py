@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,37 +30,34 @@ def _usage(diagnostic: Diagnostic) -> UsageError:
     return UsageError(diagnostic.message, [diagnostic])
 
 
-def build_spec(
-    *,
-    name: str,
-    architecture: str | None,
-    redundant: str | None,
-    frontends: int | None,
-    spokes: int | None,
-    edge_role: str | None,
-    transport: str | None,
-    stack_file: Path | None,
-) -> StackSpec:
+@dataclass(frozen=True)
+class Shape:
+    """What ``create``'s flags say about the stack (None: not given)."""
+
+    architecture: str | None = None
+    redundant: str | None = None
+    frontends: int | None = None
+    spokes: int | None = None
+    edge_role: str | None = None
+    transport: str | None = None
+
+    def topology(self) -> dict[str, Any]:
+        """The given flags that change which gateways exist."""
+        fields = ("architecture", "redundant", "frontends", "spokes", "edge_role")
+        return {key: getattr(self, key) for key in fields if getattr(self, key) is not None}
+
+
+def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
     """The stack a ``create`` invocation describes, from a stack file, flags, or the wizard."""
     problem = rules.stack_name_problem(name)
     if problem:
         raise _usage(problem)
-    topology_flags = {
-        key: value
-        for key, value in (
-            ("architecture", architecture),
-            ("redundant", redundant),
-            ("frontends", frontends),
-            ("spokes", spokes),
-            ("edge_role", edge_role),
-        )
-        if value is not None
-    }
+    topology_flags = shape.topology()
     if stack_file is not None:
         base = load_stack_file(stack_file)
         update: dict[str, Any] = {"name": name}
-        if transport is not None:
-            update["transport"] = transport
+        if shape.transport is not None:
+            update["transport"] = shape.transport
         if topology_flags:
             # A new shape: the gateways are derived again; the file's redundant role is kept
             # unless re-applied, and rules report it if the new architecture has no such role.
@@ -73,24 +71,29 @@ def build_spec(
         merged = StackSpec.model_validate(base.model_dump() | update)
         _check_flags(merged, topology_flags)
         return _normalised(merged)
-    if architecture is None:
+    if shape.architecture is None:
         from emitter.wizard import run_wizard
 
         answers = run_wizard(name)
-        architecture = answers["architecture"]
-        redundant = answers["redundant"]
-        frontends = answers.get("frontends")
-        spokes = answers.get("spokes")
-        transport = transport or answers.get("transport")
+        shape = replace(
+            shape,
+            architecture=answers["architecture"],
+            redundant=answers["redundant"],
+            frontends=answers.get("frontends"),
+            spokes=answers.get("spokes"),
+            transport=shape.transport or answers["transport"],
+        )
         topology_flags = {}
-    spec = StackSpec(
-        name=name,
-        architecture=architecture,  # type: ignore[arg-type]
-        redundant=redundant,
-        frontends=frontends,
-        spokes=spokes,
-        edge_role=edge_role,
-        transport=transport or "plain",  # type: ignore[arg-type]
+    spec = StackSpec.model_validate(
+        {
+            "name": name,
+            "architecture": shape.architecture,
+            "redundant": shape.redundant,
+            "frontends": shape.frontends,
+            "spokes": shape.spokes,
+            "edge_role": shape.edge_role,
+            "transport": shape.transport or "plain",
+        }
     )
     _check_flags(spec, topology_flags)
     return _normalised(spec)
@@ -127,13 +130,8 @@ def _check_flags(spec: StackSpec, flags: dict[str, Any]) -> None:
 def create_command(
     *,
     name: str,
-    architecture: str | None,
-    redundant: str | None,
-    frontends: int | None,
-    spokes: int | None,
-    edge_role: str | None,
+    shape: Shape,
     target: str,
-    transport: str | None,
     stack_file: Path | None,
     dry_run: bool,
     output_format: str,
@@ -142,16 +140,7 @@ def create_command(
     ci: bool = True,
 ) -> None:
     targets = target_names(target)
-    spec = build_spec(
-        name=name,
-        architecture=architecture,
-        redundant=redundant,
-        frontends=frontends,
-        spokes=spokes,
-        edge_role=edge_role,
-        transport=transport,
-        stack_file=stack_file,
-    )
+    spec = build_spec(name, shape, stack_file)
     resolved = prepare(spec, strict=strict)
     _warn(resolved.warnings)
     if dry_run:
