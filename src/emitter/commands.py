@@ -13,7 +13,7 @@ from emitter.diagnostics import Diagnostic, EmitterError, UsageError
 from emitter.pipeline import Resolved, prepare, render
 from emitter.project import create_project, target_directory
 from emitter.resolve import NO_ROLE
-from emitter.spec import StackSpec, dump_stack, load_stack_file
+from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
 from emitter.targets import drift_notes, target_names
 from emitter.tree import Drift, diff_tree, write_tree
 
@@ -68,7 +68,7 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
                 and topology_flags["architecture"] != base.architecture
             ):
                 update.setdefault("edge_role", None)
-        merged = StackSpec.model_validate(base.model_dump() | update)
+        merged = stack_from_data(base.model_dump() | update)
         _check_flags(merged, topology_flags)
         return _normalised(merged)
     if shape.architecture is None:
@@ -84,7 +84,7 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             transport=shape.transport or answers["transport"],
         )
         topology_flags = {}
-    spec = StackSpec.model_validate(
+    spec = stack_from_data(
         {
             "name": name,
             "architecture": shape.architecture,

@@ -215,6 +215,12 @@ def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
                 )
             ]
         )
+    return stack_from_data(data)
+
+
+def stack_from_data(data: dict[str, Any]) -> StackSpec:
+    """Validate stack data (a parsed file, or flags merged into one); shape errors become
+    diagnostics."""
     try:
         return StackSpec.model_validate(data)
     except ValidationError as exc:
