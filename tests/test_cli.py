@@ -309,3 +309,21 @@ def test_check_calls_out_changes_kubernetes_cannot_apply_in_place(cli: Cli, tmp_
     path.write_text(path.read_text().replace("storage_size: 10Gi", "cpu_limit: '4'"))
     result = cli("emit", str(path), "--target", "k8s", "--check")
     assert result.exit_code == 1 and "needs delete/re-create" not in result.stdout
+
+
+@pytest.mark.parametrize("command", ["emit", "create"])
+def test_an_unusable_output_directory_is_one_line_not_a_traceback(
+    cli: Cli, tmp_path: Path, command: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    if command == "emit":
+        result = cli(
+            "emit", str(stack_file(tmp_path)), "--target", "compose", "--out", str(blocker / "out")
+        )
+    else:
+        result = cli("create", "demo", "--arch", "basic", "-o", str(blocker / "parent"))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("ignition-stack: cannot")
+    assert blocker.read_text() == "not a directory\n"

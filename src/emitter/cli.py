@@ -3,6 +3,7 @@ and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error. No 
 reaches a user.
 """
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -241,4 +242,17 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:  # the disk said no: unwritable, missing or occupied path
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"ignition-stack: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(1)
+    except Exception as exc:  # a bug: say so in one line; IGNITION_STACK_DEBUG=1 shows the trace
+        if os.environ.get("IGNITION_STACK_DEBUG") == "1":
+            raise
+        print(
+            f"ignition-stack: internal error ({type(exc).__name__}: {exc}); please report it "
+            "with the command and stack file (IGNITION_STACK_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

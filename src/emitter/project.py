@@ -73,10 +73,14 @@ def create_project(
         )
     emissions = render(resolved, targets)
     parent = directory.parent
-    parent.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        scratch_directory = tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent)
+    except OSError as exc:
+        raise EmitterError(f"cannot create a project in {parent}: {exc.strerror or exc}") from None
     # Build the whole project beside its final place, then rename it in: no half-written project.
-    with tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent) as scratch:
+    with scratch_directory as scratch:
         staging = Path(scratch) / directory.name
         staging.mkdir()
         for relative, text in project_files(resolved, targets, ci).items():
