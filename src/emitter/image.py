@@ -93,6 +93,12 @@ def seed_environment(
     return dict(sorted(variables.items()))
 
 
+def gateway_scripts(stack: Stack) -> tuple[str, ...]:
+    """Every script a gateway's seeding step and health checks use, sorted: what each target
+    ships next to the gateway."""
+    return tuple(sorted({*seed_scripts(stack), HEALTH_SCRIPT}))
+
+
 def seed_scripts(stack: Stack) -> tuple[str, ...]:
     """The scripts the seeding step runs; every target ships them side by side."""
     if stack.transport is TransportName.SSL:

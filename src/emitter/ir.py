@@ -88,6 +88,8 @@ class Stack(_Frozen):
     networks: tuple[str, ...]
     gateway_network: GatewayNetworkSettings
     admin_username: str
+    # Every system name is this prefix plus a gateway name (a backup uses its master's name).
+    system_name_prefix: str
     admin_password_secret: str  # name of the secret that holds the admin password (never its value)
     # With SSL on Kubernetes: the Secret holding the password of cert-manager's keystores.
     keystore_password_secret: str

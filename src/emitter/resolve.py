@@ -129,6 +129,7 @@ def lower(spec: StackSpec) -> Stack:
     architecture = ARCHITECTURES[spec.architecture]
     settings = gateway_network_settings(spec.transport)
     by_name = {gateway.name: gateway for gateway in spec.gateways}
+    prefix = f"{spec.name}-"
 
     def system_name(gateway: GatewaySpec) -> str:
         # A backup takes its master's system name when it pairs; giving it a different one
@@ -139,8 +140,8 @@ def lower(spec: StackSpec) -> Stack:
             and redundancy.role is NodeRole.BACKUP
             and redundancy.peer in by_name
         ):
-            return f"{spec.name}-{redundancy.peer}"
-        return f"{spec.name}-{gateway.name}"
+            return prefix + redundancy.peer
+        return prefix + gateway.name
 
     gateways = []
     for index, gateway in enumerate(spec.gateways):
@@ -188,6 +189,7 @@ def lower(spec: StackSpec) -> Stack:
         ),
         gateway_network=settings,
         admin_username=ADMIN_USERNAME,
+        system_name_prefix=prefix,
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
     )

@@ -28,7 +28,7 @@ SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin
 
 def emit(stack: Stack, options: TargetOptions) -> Emission:
     del options  # Compose has no target-specific options yet.
-    scripts = {*image.seed_scripts(stack), image.HEALTH_SCRIPT}
+    scripts = set(image.gateway_scripts(stack))
     if _ssl(stack):
         scripts.add(image.PKI_SCRIPT)
     files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack))}

@@ -43,14 +43,9 @@ class Scripts:
     data: dict[str, str]
 
 
-def script_names(stack: Stack) -> tuple[str, ...]:
-    """What the seeding step runs (``image.seed_scripts``) and the probes' health script."""
-    return tuple(sorted({*image.seed_scripts(stack), image.HEALTH_SCRIPT}))
-
-
 def scripts(stack: Stack) -> Scripts:
     return Scripts(
-        f"{stack.name}-scripts", {name: image.script(name) for name in script_names(stack)}
+        f"{stack.name}-scripts", {name: image.script(name) for name in image.gateway_scripts(stack)}
     )
 
 

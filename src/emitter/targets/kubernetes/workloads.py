@@ -253,7 +253,7 @@ def system_name(stack: Stack, workload: Workload) -> str:
     exactly the IR's system name of the gateway of that name."""
     if not workload.replicated:
         return workload.template.system_name
-    template = f"{stack.name}-$({POD_NAME})"
+    template = f"{stack.system_name_prefix}$({POD_NAME})"
     for gateway in workload.gateways:
         assert template.replace(f"$({POD_NAME})", gateway.name) == gateway.system_name, (
             f"the IR names {gateway.name!r} {gateway.system_name!r}; the pod template cannot"
