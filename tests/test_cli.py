@@ -39,7 +39,9 @@ def test_create_redundant_scale_out(cli: Cli, tmp_path: Path) -> None:
         "targets/compose/gateways/backend-backup/redundancy.xml",
         "targets/compose/gateways/backend/redundancy.xml",
         "targets/compose/scripts/gateway-health.sh",
+        "targets/compose/scripts/redundancy-keys.sh",
         "targets/compose/scripts/seed-data-volume.sh",
+        "targets/compose/scripts/start-gateway.sh",
     ]
     entrypoint = yaml.safe_load((project / "compose.yaml").read_text())
     assert entrypoint == {"name": "demo", "include": ["targets/compose/compose.yaml"]}
@@ -75,7 +77,7 @@ def test_post_setup_for_an_ssl_stack_on_both_targets(cli: Cli, tmp_path: Path) -
     for phrase in (
         "create secret generic plant-gateway-admin",
         "create secret generic plant-gateway-network-keystore",
-        "cert-manager (1.14 or newer)",
+        "**cert-manager** (1.14 or newer)",
         "No certificate approval was needed",
         "port 8060 with SSL",
         "port-forward svc/hub 8088:8088",
@@ -302,13 +304,13 @@ def test_check_calls_out_changes_kubernetes_cannot_apply_in_place(cli: Cli, tmp_
     path.write_text(path.read_text() + "kubernetes:\n  storage_size: 10Gi\n")
     result = cli("emit", str(path), "--target", "k8s", "--check")
     assert result.exit_code == 1
-    notes = [line for line in result.stdout.splitlines() if "needs delete/re-create" in line]
-    assert len(notes) == 3, result.stdout  # backend, backend-backup, frontend
+    notes = [line for line in result.stdout.splitlines() if "cannot update in place" in line]
+    assert len(notes) == 2, result.stdout  # the backend pair, the frontend tier
     assert all("spec.volumeClaimTemplates" in note and "--cascade=orphan" in note for note in notes)
     # A change Kubernetes applies in place (CPU) is not called out.
     path.write_text(path.read_text().replace("storage_size: 10Gi", "cpu_limit: '4'"))
     result = cli("emit", str(path), "--target", "k8s", "--check")
-    assert result.exit_code == 1 and "needs delete/re-create" not in result.stdout
+    assert result.exit_code == 1 and "note:" not in result.stdout
 
 
 @pytest.mark.parametrize("command", ["emit", "create"])

@@ -102,7 +102,7 @@ def test_only_pair_members_get_a_redundancy_file() -> None:
     _, files = compose("hub-and-spoke", None)
     assert not [path for path in files if path.startswith("gateways/")]
     document, _ = compose("basic", None)
-    assert "SEED_REDUNDANCY_XML" not in document["services"]["gateway-bootstrap"]["environment"]
+    assert "NODE_REDUNDANCY_XML" not in document["services"]["gateway-bootstrap"]["environment"]
 
 
 def test_plain_transport_is_marked_demo_only_in_the_file() -> None:

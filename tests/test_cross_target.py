@@ -3,6 +3,8 @@ master and who is backup, which node the backup points at, and every Gateway Net
 
 from __future__ import annotations
 
+import re
+import shlex
 from typing import Any
 
 import yaml
@@ -44,32 +46,27 @@ def kubernetes_view(files: dict[str, str], stack: Stack) -> dict[str, Any]:
         yaml.safe_load(text) for path, text in files.items() if path != "kustomization.yaml"
     ]
     config_maps = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ConfigMap"}
-    services = {d["metadata"]["name"] for d in documents if d["kind"] == "Service"}
+    services = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Service"}
     view: dict[str, Any] = {}
     for document in documents:
         if document["kind"] != "StatefulSet":
             continue
         pod = document["spec"]["template"]["spec"]
         container = next(c for c in pod["containers"] if c["name"] == "gateway")
-        environment = {item["name"]: item.get("value") for item in container["env"]}
         configuration = next(v for v in pod["volumes"] if v["name"] == "configuration")
-        redundancy = None
-        for source in configuration["projected"]["sources"]:
-            config_map = config_maps[source["configMap"]["name"]]
-            redundancy = config_map["data"].get("redundancy.xml", redundancy)
-        system_name = container["args"][1]
-        replicas = document["spec"]["replicas"]
-        pods = (
-            [f"{document['metadata']['name']}-{index}" for index in range(replicas)]
-            if "$(POD_NAME)" in system_name
-            else [document["metadata"]["name"]]
-        )
-        for pod_name in pods:
-            view[pod_name] = {
+        mounted = {
+            item["path"]: config_maps[source["configMap"]["name"]]["data"][item["key"]]
+            for source in configuration["projected"]["sources"]
+            for item in source["configMap"]["items"]
+        }
+        for ordinal, pod_name in enumerate(_pods(document)):
+            environment = _environment(container["env"], pod_name, ordinal, mounted)
+            redundancy_file = environment.get("NODE_REDUNDANCY_XML", "").rpartition("/")[2]
+            view[_gateway_of(pod_name, services, document)] = {
                 "links": _links(environment),
-                "system_name": system_name.replace("$(POD_NAME)", pod_name),
+                "system_name": container["args"][1].replace("$(POD_NAME)", pod_name),
                 "edition": environment["IGNITION_EDITION"],
-                "pairing": _pairing(redundancy),
+                "pairing": _pairing(mounted.get(redundancy_file)),
             }
     # Every link and every master address is a Service that exists.
     for node in view.values():
@@ -79,6 +76,54 @@ def kubernetes_view(files: dict[str, str], stack: Stack) -> dict[str, Any]:
             assert node["pairing"][1] in services
     assert set(view) == {gateway.name for gateway in stack.gateways}
     return view
+
+
+def _pods(stateful_set: dict[str, Any]) -> list[str]:
+    name = stateful_set["metadata"]["name"]
+    return [f"{name}-{ordinal}" for ordinal in range(stateful_set["spec"]["replicas"])]
+
+
+def _gateway_of(pod: str, services: dict[str, Any], stateful_set: dict[str, Any]) -> str:
+    """The gateway a pod runs: the one whose own Service selects it (a single gateway or a
+    pair's node), or the pod's own name (a replicated tier)."""
+    name = stateful_set["metadata"]["name"]
+    for service in services.values():
+        selector = service["spec"]["selector"]
+        if (
+            service["spec"].get("clusterIP") == "None"
+            or selector.get("app.kubernetes.io/instance") != name
+        ):
+            continue
+        if selector.get("statefulset.kubernetes.io/pod-name", f"{name}-0") == pod and (
+            stateful_set["spec"].get("podManagementPolicy") != "Parallel"
+        ):
+            return str(service["metadata"]["name"])
+    return pod
+
+
+def _environment(
+    variables: list[dict[str, Any]], pod: str, ordinal: int, mounted: dict[str, str]
+) -> dict[str, str]:
+    """What the gateway process sees in ``pod``: the downward API filled in, ``$(NAME)``
+    references expanded, and the node's own settings file (a pair's) loaded."""
+    downward = {
+        "metadata.labels['apps.kubernetes.io/pod-index']": str(ordinal),
+        "metadata.name": pod,
+    }
+    found: dict[str, str] = {}
+    for variable in variables:
+        if "valueFrom" in variable:
+            found[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
+        else:
+            found[variable["name"]] = re.sub(
+                r"\$\(([A-Z_]+)\)", lambda match: found.get(match[1], match[0]), variable["value"]
+            )
+    node_file = found.get("NODE_ENVIRONMENT", "").rpartition("/")[2]
+    for line in mounted.get(node_file, "").splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            found[key] = shlex.split(value)[0] if value else ""
+    return found
 
 
 def _links(environment: dict[str, str]) -> list[tuple[str, str, str]]:

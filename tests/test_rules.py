@@ -439,6 +439,33 @@ def test_shared_volume_is_IS120(cli: Cli, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("memory_mb", 4096), ("networks", ["gateways", "elsewhere"])],
+)
+def test_pair_nodes_that_differ_are_IS121(
+    cli: Cli, tmp_path: Path, field: str, value: object
+) -> None:
+    """Both nodes of a pair run the same gateway (one StatefulSet on Kubernetes)."""
+    data = explicit("basic", "gateway")
+    gateway(data, "gateway-backup")[field] = value
+    assert_diagnostic(
+        run_stack(cli, tmp_path, data),
+        "IS121",
+        f"gateways[1].{field}",
+        "differs from its master 'gateway'",
+    )
+
+
+def test_pair_nodes_may_differ_in_port_and_volume(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic", "gateway")
+    gateway(data, "gateway-backup")["http_port"] = 9999
+    gateway(data, "gateway-backup")["volume"] = "elsewhere"
+    result = run_stack(cli, tmp_path, data)
+    assert result.exit_code == 0, result.stderr
+    assert "IS121" not in result.stderr
+
+
 def test_every_problem_is_reported_together(cli: Cli, tmp_path: Path) -> None:
     data = explicit("basic", "gateway")
     gateway(data, "gateway-backup")["http_port"] = gateway(data, "gateway")["http_port"]

@@ -8,15 +8,9 @@ like a gateway. Both scripts are taken from the emitted tree, not from the sourc
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import threading
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import pytest
 
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
@@ -52,6 +46,8 @@ class Volume:
         self.volume.mkdir()
         self.script = root / "seed-data-volume.sh"
         self.script.write_text(files["scripts/seed-data-volume.sh"])
+        # The seed script runs redundancy-keys.sh from beside itself, as both targets ship it.
+        (root / "redundancy-keys.sh").write_text(files["scripts/redundancy-keys.sh"])
         self.seed_xml: Path | None = None
         if gateway is not None:
             self.seed_xml = root / "redundancy.xml"
@@ -65,7 +61,7 @@ class Volume:
             "SEED_OWNER": f"{os.getuid()}:{os.getgid()}" if os.geteuid() != 0 else "2003:2003",
         }
         if self.seed_xml is not None:
-            environment["SEED_REDUNDANCY_XML"] = str(self.seed_xml)
+            environment["NODE_REDUNDANCY_XML"] = str(self.seed_xml)
         result = subprocess.run(
             ["bash", str(self.script)], env=environment, capture_output=True, text=True, check=False
         )
@@ -183,111 +179,3 @@ def test_a_corrupt_redundancy_file_is_replaced_and_kept_aside(tmp_path: Path) ->
     volume.start()
     assert properties(volume.redundancy)["redundancy.noderole"] == "Backup"
     assert (volume.volume / "redundancy.xml.ignition-stack.bak").read_text() == "garbage"
-
-
-# --- health -----------------------------------------------------------------------------------
-
-
-class _Gateway(BaseHTTPRequestHandler):
-    gwinfo = ""
-
-    def do_GET(self) -> None:
-        if self.path == "/system/gwinfo":
-            body = self.gwinfo.encode()
-        elif self.path == "/StatusPing":
-            body = b'{"state":"RUNNING"}'
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def gateway_server() -> Iterator[tuple[int, type[_Gateway]]]:
-    handler = type("Gateway", (_Gateway,), {})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    yield server.server_address[1], handler
-    server.shutdown()
-    server.server_close()
-
-
-def health(port: int, mode: str) -> subprocess.CompletedProcess[str]:
-    script = emitted()["scripts/gateway-health.sh"]
-    return subprocess.run(
-        ["bash", "-c", script, "gateway-health.sh", mode],
-        env={"PATH": os.environ["PATH"], "GATEWAY_HTTP_PORT": str(port)},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-
-
-@pytest.mark.skipif(
-    shutil.which("curl") is None, reason="curl is needed (the Ignition image has it)"
-)
-@pytest.mark.parametrize(
-    ("gwinfo", "ready"),
-    [
-        ("ContextStatus=RUNNING;RedundancyStatus=Independent;", True),
-        (
-            "ContextStatus=RUNNING;RedundancyStatus=Master;RedundantNodeActiveStatus=Active;RedundantState=Good;",
-            True,
-        ),
-        (
-            "ContextStatus=RUNNING;RedundancyStatus=Backup;RedundantNodeActiveStatus=Cold;RedundantState=Good;",
-            True,
-        ),
-        (
-            "ContextStatus=RUNNING;RedundancyStatus=Backup;RedundantNodeActiveStatus=Cold;RedundantState=OutOfDate;",
-            False,
-        ),
-        (
-            "ContextStatus=RUNNING;RedundancyStatus=Backup;RedundantNodeActiveStatus=Cold;RedundantState=Unknown;",
-            False,
-        ),
-        ("ContextStatus=STARTING;RedundancyStatus=Master;", False),
-        ("ContextStatus=NEEDS_COMMISSIONING;", True),
-    ],
-)
-def test_readiness_is_redundancy_aware(
-    gateway_server: tuple[int, type[_Gateway]], gwinfo: str, ready: bool
-) -> None:
-    port, handler = gateway_server
-    handler.gwinfo = gwinfo
-    result = health(port, "ready")
-    assert (result.returncode == 0) is ready, result.stderr
-
-
-@pytest.mark.skipif(
-    shutil.which("curl") is None, reason="curl is needed (the Ignition image has it)"
-)
-def test_liveness_and_unreachable_gateway(
-    gateway_server: tuple[int, type[_Gateway]], unused_port: int
-) -> None:
-    port, _ = gateway_server
-    assert health(port, "live").returncode == 0
-    assert health(unused_port, "live").returncode != 0
-    result = health(unused_port, "ready")
-    assert result.returncode == 1 and "no answer" in result.stderr
-    assert health(port, "sideways").returncode == 2
-
-
-@pytest.fixture
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port

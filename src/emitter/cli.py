@@ -203,6 +203,23 @@ def validate(
     validate_command(path=path, kubernetes_version=kubernetes_version, strict=strict)
 
 
+@app.command("status")
+def status(
+    path: Annotated[Path, typer.Argument(help="The project directory or its stack file.")] = Path(
+        "stack.yaml"
+    ),
+    host: Annotated[
+        str, typer.Option(help="Where the Compose stack publishes its gateways' ports.")
+    ] = "127.0.0.1",
+) -> None:
+    """Is every pair of a running Compose stack formed and in sync? Exit 0 yes, 1 no."""
+    from emitter.pipeline import prepare
+    from emitter.spec import load_stack_file
+    from emitter.status import stack_file_of, status_command
+
+    status_command(prepare(load_stack_file(stack_file_of(path))).stack, host)
+
+
 @app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of stack.yaml."""

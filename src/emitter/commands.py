@@ -15,7 +15,7 @@ from emitter.project import create_project, target_directory
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
 from emitter.targets import drift_notes, target_names
-from emitter.tree import Drift, diff_tree, write_tree
+from emitter.tree import Drift, diff_tree, read_manifest, write_tree
 
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
@@ -199,17 +199,7 @@ def _emit(
             drift = diff_tree(directories[name], emission.files)
             if not drift.clean:
                 drifted = True
-                notes = [
-                    note
-                    for path in drift.changed
-                    if path in emission.files
-                    for note in drift_notes(
-                        name,
-                        path,
-                        (directories[name] / path).read_text(encoding="utf-8"),
-                        emission.files[path],
-                    )
-                ]
+                notes = _change_notes(name, directories[name], emission.files)
                 print(_drift_report(name, directories[name], drift, full_diff, notes))
             else:
                 print(f"{name}: {directories[name]} is up to date")
@@ -217,9 +207,29 @@ def _emit(
             raise DriftFound()
         return
     for name, emission in emissions.items():
+        for note in _change_notes(name, directories[name], emission.files):
+            print(f"notice: {note}", file=sys.stderr)
         removed = write_tree(directories[name], emission.files)
         note = f", removed {len(removed)} stale" if removed else ""
         print(f"{name}: wrote {len(emission.files)} files to {directories[name]}{note}")
+
+
+def _change_notes(name: str, directory: Path, files: dict[str, str]) -> list[str]:
+    """The target's notes on every file this emit changes or removes in ``directory``."""
+    notes = []
+    for path in sorted(read_manifest(directory) | set(files)):
+        before = _read_text(directory / path)
+        after = files.get(path)
+        if before != after:
+            notes.extend(drift_notes(name, path, before, after))
+    return notes
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class DriftFound(EmitterError):
@@ -233,7 +243,7 @@ def _drift_report(
     name: str, directory: Path, drift: Drift, full_diff: bool, notes: list[str]
 ) -> str:
     lines = [f"{name}: {directory} differs from what the stack file emits"]
-    lines.extend(f"  needs delete/re-create: {note}" for note in notes)
+    lines.extend(f"  note: {note}" for note in notes)
     for label, paths in (
         ("added", drift.added),
         ("removed", drift.removed),

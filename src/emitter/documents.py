@@ -106,7 +106,21 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
                 if ssl
                 else ""
             ),
+            *(
+                [
+                    "Every start of a gateway container, a restart by the restart policy included, "
+                    "re-asserts the node's pairing keys in its `redundancy.xml` before the gateway runs.",
+                    "",
+                    f"`ignition-stack status {stack.name}` reads every gateway's `/system/gwinfo` through its "
+                    "published port and prints one line per gateway; it exits 0 only when every pair has "
+                    "formed and is in sync.",
+                ]
+                if pairs
+                else []
+            ),
         ]
+        if pairs:
+            out += _compose_upgrade(stack, ssl)
     if kubernetes:
         out += [
             "",
@@ -136,14 +150,23 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             + (" and re-asserts the node's `redundancy.xml` on every start" if pairs else "")
             + ".",
         ]
+        if pairs:
+            out += _kubernetes_pairs(stack)
         if ssl:
             out += [
                 "",
-                "`transport: ssl` needs cert-manager (1.14 or newer) in the cluster: it creates the stack CA "
-                "and one certificate per StatefulSet, and the init containers install them. cert-manager "
-                "renews certificates before they expire; a gateway picks up its renewed certificate when "
-                "its pod restarts (automatic with Reloader, otherwise `kubectl rollout restart "
-                "statefulset`; see docs/security.md).",
+                "`transport: ssl` needs two controllers in the cluster:",
+                "",
+                "- **cert-manager** (1.14 or newer) creates the stack CA and one certificate per "
+                "StatefulSet (a pair shares one), and renews them before they expire; the init "
+                "containers install them.",
+                "- **Reloader** (github.com/stakater/Reloader) restarts a StatefulSet's pods when "
+                "cert-manager renews its certificate: a gateway reads its Gateway Network certificate "
+                "only when it starts. The restart is a rolling update, so a pair is rolled backup "
+                "first, like an upgrade. Without Reloader, nothing restarts the pods and the old "
+                "certificate expires in place (the pair breaks when it does): restart them yourself "
+                "after each renewal with `kubectl -n "
+                f"{stack.name} rollout restart statefulset` (see docs/security.md).",
             ]
     if pairs:
         out += ["", "## Verify the redundant pair", ""]
@@ -169,7 +192,7 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             backup_port = f" (port {backup.http_port})" if compose else ""
             out += [
                 f"1. Within about a minute of both nodes reaching RUNNING, open the master's gateway ({where}).",
-                "2. Go to **Config → System → Redundancy**. You should see **PEER CONNECTED: Yes** and "
+                "2. Go to **Platform → System → Redundancy** (Ignition 8.3). You should see **PEER CONNECTED: Yes** and "
                 "**Sync Status: Good**. The backup pulls a one-time full configuration sync from the master, "
                 "so it may show *Out of Date* briefly.",
                 f"3. From the command line, the gateway reports the same: `curl -s http://localhost:{port}/system/gwinfo` "
@@ -235,3 +258,79 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
         ]
     out += ["", "See `docs/security.md` in the ignition-stack repository for the threat model.", ""]
     return "\n".join(out)
+
+
+def _compose_upgrade(stack: Stack, ssl: bool) -> list[str]:
+    """The "Upgrade the pair" section: Compose recreates every changed container at once, so a
+    pair is rolled by hand, backup first, the way Inductive Automation documents it."""
+    out = [
+        "",
+        "## Upgrade the pair",
+        "",
+        "`docker compose up -d` recreates every container whose settings changed (a new image, a "
+        "changed script or setting) at the same moment, master and backup together, and the pair "
+        "is down until both are back. `ignition-stack emit` says so when a change does this. Roll "
+        "each pair instead, backup first (Inductive Automation's upgrade order for a pair), "
+        "waiting for each node to turn healthy:",
+        "",
+        "```sh",
+    ]
+    for master, backup in stack.pairs:
+        for node in (backup, master):
+            out += [
+                f"docker compose run --rm --no-deps {node.name}-bootstrap",
+                f"docker compose up -d --no-deps --wait {node.name}",
+            ]
+    out += [
+        "docker compose up -d --wait     # then everything else",
+        "```",
+        "",
+        "While the master restarts, the backup takes over; a backup running a newer version than "
+        "its master reports `RedundantState=Incompatible` and still counts as healthy, so the "
+        "upgrade can go on to the master.",
+    ]
+    if ssl:
+        out += [
+            "",
+            "### Renew the Gateway Network certificates",
+            "",
+            "Every `docker compose up` re-issues the certificates that expire within 30 days; to "
+            "renew without a full `up`, run the PKI service, then roll each pair as above so that "
+            "each bootstrap installs its node's new certificate (a gateway reads it only when it "
+            "starts):",
+            "",
+            "```sh",
+            "docker compose run --rm --no-deps gateway-network-pki",
+            "```",
+            "",
+            "Set `-e PKI_RENEW_DAYS=N` to renew every certificate that expires within N days.",
+        ]
+    return out
+
+
+def _kubernetes_pairs(stack: Stack) -> list[str]:
+    """How a pair runs on Kubernetes, and how to read its health."""
+    out = [
+        "",
+        "Each pair is one StatefulSet of two pods: ordinal 0 is the master, ordinal 1 the backup "
+        "(the Services of the same names select them). Any change the manifests make, an image, "
+        "a script, a setting or a renewed certificate, rolls the backup first and replaces the "
+        "master only once the new backup is ready; the pair's PodDisruptionBudget lets a node "
+        "drain take one of the two at a time, once the other is ready.",
+        "",
+        "| pod | node | READY 1/1 means |",
+        "|---|---|---|",
+    ]
+    for master, backup in stack.pairs:
+        out += [
+            f"| `{master.name}-0` | `{master.name}` (master) | RUNNING as the master |",
+            f"| `{master.name}-1` | `{backup.name}` (backup) | RUNNING as the backup and paired: in sync, "
+            "syncing, or taken over after a failover |",
+        ]
+    master = stack.pairs[0][0]
+    out += [
+        "",
+        "To see what a node reports: "
+        f"`kubectl -n {stack.name} exec {master.name}-1 -- curl -s http://localhost:8088/system/gwinfo`.",
+    ]
+    return out

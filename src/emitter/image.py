@@ -20,6 +20,8 @@ SEED_MOUNT = "/data"
 # Where the scripts of this tool are mounted, in both targets.
 SCRIPTS_DIR = "/ignition-stack"
 SEED_SCRIPT = "seed-data-volume.sh"
+REDUNDANCY_KEYS_SCRIPT = "redundancy-keys.sh"
+START_SCRIPT = "start-gateway.sh"
 INSTALL_CERTIFICATES_SCRIPT = "install-gateway-network-certificates.sh"
 PKI_SCRIPT = "gateway-network-pki.sh"
 HEALTH_SCRIPT = "gateway-health.sh"
@@ -74,17 +76,25 @@ class CertificateFiles:
     keystore_password_file: str | None = None
 
 
+def node_environment(redundancy_file: str | None) -> dict[str, str]:
+    """What the seeding step, the gateway's start script and its health check are told about the
+    node's place in a pair: where its own redundancy.xml is (``redundancy_file``, a file name in
+    ``SCRIPTS_DIR``; None outside a pair). The health check reads the role it must have there."""
+    if redundancy_file is None:
+        return {}
+    return {"NODE_REDUNDANCY_XML": f"{SCRIPTS_DIR}/{redundancy_file}"}
+
+
 def seed_environment(
-    gateway: Gateway, certificates: CertificateFiles | None = None
+    redundancy_file: str | None, certificates: CertificateFiles | None = None
 ) -> dict[str, str]:
     """Environment of the seeding step (Compose bootstrap service, Kubernetes init container)."""
     variables = {
         "SEED_SOURCE": DATA_DIR,
         "SEED_VOLUME": SEED_MOUNT,
         "SEED_OWNER": f"{USER_ID}:{USER_ID}",
+        **node_environment(redundancy_file),
     }
-    if gateway.redundancy is not None:
-        variables["SEED_REDUNDANCY_XML"] = f"{SCRIPTS_DIR}/{REDUNDANCY_FILE}"
     if certificates is not None:
         variables["GAN_CA_CERT"] = certificates.ca_certificate
         variables["GAN_KEYSTORE"] = certificates.keystore
@@ -94,16 +104,27 @@ def seed_environment(
 
 
 def gateway_scripts(stack: Stack) -> tuple[str, ...]:
-    """Every script a gateway's seeding step and health checks use, sorted: what each target
-    ships next to the gateway."""
-    return tuple(sorted({*seed_scripts(stack), HEALTH_SCRIPT}))
+    """Every script a gateway's seeding step, start and health check use, sorted: what each
+    target ships next to the gateway."""
+    return tuple(sorted({*seed_scripts(stack), *start_scripts(), HEALTH_SCRIPT}))
 
 
 def seed_scripts(stack: Stack) -> tuple[str, ...]:
     """The scripts the seeding step runs; every target ships them side by side."""
     if stack.transport is TransportName.SSL:
-        return (SEED_SCRIPT, INSTALL_CERTIFICATES_SCRIPT)
-    return (SEED_SCRIPT,)
+        return (SEED_SCRIPT, REDUNDANCY_KEYS_SCRIPT, INSTALL_CERTIFICATES_SCRIPT)
+    return (SEED_SCRIPT, REDUNDANCY_KEYS_SCRIPT)
+
+
+def start_scripts() -> tuple[str, ...]:
+    """The scripts the gateway container's entrypoint runs (``start_command``)."""
+    return (START_SCRIPT, REDUNDANCY_KEYS_SCRIPT)
+
+
+def start_command() -> list[str]:
+    """The gateway container's entrypoint: re-asserts the pairing keys on every start, then runs
+    the image's own entrypoint with the gateway's arguments."""
+    return ["/bin/bash", f"{SCRIPTS_DIR}/{START_SCRIPT}"]
 
 
 def redundancy_xml(gateway: Gateway) -> str | None:
@@ -173,6 +194,9 @@ def runtime_arguments(system_name: str) -> list[str]:
     return ["-n", system_name]
 
 
-def health_command(mode: str) -> list[str]:
-    """``live``: the gateway answers; ``ready``: RUNNING and, in a pair, active or in sync."""
-    return ["/bin/bash", f"{SCRIPTS_DIR}/{HEALTH_SCRIPT}", mode]
+def health_command() -> list[str]:
+    """Readiness: RUNNING, and a pair member in its own role and paired (the README's health
+    table). There is no liveness check: a gateway that is starting, syncing from its master or
+    restoring a backup answers slowly for minutes, and restarting it then only makes it worse
+    (the official Helm chart sets no liveness probe either)."""
+    return ["/bin/bash", f"{SCRIPTS_DIR}/{HEALTH_SCRIPT}"]

@@ -391,6 +391,42 @@ def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
                     )
 
 
+# What the two nodes of a pair may differ in; every other field must agree, so a field added
+# to the IR is checked by default. (Kubernetes runs a pair as one StatefulSet whose two pods
+# share a template; only a node's redundancy.xml and connections are handed to it by ordinal.)
+# The edition has its own rule (IS106); the heap follows memory_mb.
+PAIR_NODES_MAY_DIFFER = frozenset(
+    {
+        "name",
+        "http_port",
+        "volume",
+        "connections",
+        "redundancy",
+        "path",
+        "replica",
+        "edition",
+        "heap_mb",
+    }
+)
+
+
+def _pair_nodes_agree(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    for master, backup in stack.pairs:
+        if backup.redundancy is None or backup.redundancy.peer != master.name:
+            continue  # IS103/IS104 report it
+        for field in Gateway.model_fields:
+            if field in PAIR_NODES_MAY_DIFFER:
+                continue
+            if getattr(backup, field) != getattr(master, field):
+                yield error(
+                    "IS121",
+                    f"{backup.path}.{field}",
+                    f"{field} of backup {backup.name!r} differs from its master {master.name!r}; "
+                    "both nodes of a pair run the same gateway",
+                    f"give {backup.name!r} the same {field} as {master.name!r}",
+                )
+
+
 def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     architecture = ARCHITECTURES[spec.architecture]
     option = architecture.replica_option
@@ -429,6 +465,7 @@ RULES: tuple[Rule, ...] = (
     _edge_role,
     _pairs,
     _pair_matches_redundant,
+    _pair_nodes_agree,
     _host_ports,
     _volumes,
     _connections,

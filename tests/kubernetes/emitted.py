@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,8 @@ from emitter.targets import Emission
 from emitter.targets.kubernetes import emit
 
 KUSTOMIZATION = "kustomization.yaml"
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 # (architecture, redundant role): every architecture, with and without its pair.
 CASES = (
@@ -49,32 +53,74 @@ class Emitted:
     def names(self, kind: str) -> set[str]:
         return {item["metadata"]["name"] for item in self.of_kind(kind)}
 
+    def members(self, stateful_set: dict[str, Any]) -> list[str]:
+        """The gateways a StatefulSet runs, by ordinal: a tier's ``<role>-i``, a pair's master
+        and backup, or a single gateway."""
+        name = stateful_set["metadata"]["name"]
+        replicas = stateful_set["spec"]["replicas"]
+        if self.stack.gateway(name) is None:
+            return [f"{name}-{ordinal}" for ordinal in range(replicas)]
+        backups = {master.name: backup.name for master, backup in self.stack.pairs}
+        return [name, backups[name]] if replicas == 2 else [name]
+
     def stateful_set_of(self, gateway: str) -> tuple[dict[str, Any], int]:
         """The StatefulSet that runs ``gateway`` and the pod ordinal that is it."""
         for item in self.of_kind("StatefulSet"):
-            name = item["metadata"]["name"]
-            for ordinal in range(item["spec"]["replicas"]):
-                pod = name if self._single(item) else f"{name}-{ordinal}"
-                if pod == gateway:
-                    return item, ordinal
+            members = self.members(item)
+            if gateway in members:
+                return item, members.index(gateway)
         raise AssertionError(f"no StatefulSet runs {gateway!r}")
 
-    def _single(self, stateful_set: dict[str, Any]) -> bool:
-        # A single gateway's StatefulSet is named like the gateway; a tier's, like its role.
-        return self.stack.gateway(stateful_set["metadata"]["name"]) is not None
-
     def gateway_of(self, stateful_set: dict[str, Any]) -> Gateway:
-        """The IR gateway a StatefulSet's pod template stands for (a tier's first member)."""
-        name = stateful_set["metadata"]["name"]
-        gateway = self.stack.gateway(name) or self.stack.gateway(f"{name}-0")
-        assert gateway is not None, name
+        """The IR gateway a StatefulSet's pod template stands for (its ordinal-0 member)."""
+        gateway = self.stack.gateway(self.members(stateful_set)[0])
+        assert gateway is not None, stateful_set["metadata"]["name"]
         return gateway
 
     def pod_labels(self, gateway: str) -> dict[str, str]:
-        labels: dict[str, str] = self.stateful_set_of(gateway)[0]["spec"]["template"]["metadata"][
-            "labels"
-        ]
+        """The labels of the pod that runs ``gateway``: its template's, plus the ones the
+        StatefulSet controller adds (pod name and index)."""
+        item, ordinal = self.stateful_set_of(gateway)
+        labels: dict[str, str] = dict(item["spec"]["template"]["metadata"]["labels"])
+        labels[POD_NAME_LABEL] = f"{item['metadata']['name']}-{ordinal}"
+        labels[POD_INDEX_LABEL] = str(ordinal)
         return labels
+
+    def pods(self) -> dict[str, dict[str, str]]:
+        """Gateway name -> the labels of the pod that runs it."""
+        return {gateway.name: self.pod_labels(gateway.name) for gateway in self.stack.gateways}
+
+    def pod_environment(self, gateway: str, container_name: str) -> dict[str, str]:
+        """A container's environment in the pod that runs ``gateway``, as the kubelet gives it:
+        the downward API filled in and ``$(NAME)`` references expanded."""
+        item, ordinal = self.stateful_set_of(gateway)
+        downward = {
+            f"metadata.labels['{POD_INDEX_LABEL}']": str(ordinal),
+            "metadata.name": f"{item['metadata']['name']}-{ordinal}",
+        }
+        found: dict[str, str] = {}
+        for variable in container(item, container_name).get("env", []):
+            if "valueFrom" in variable:
+                found[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
+            else:
+                found[variable["name"]] = re.sub(
+                    r"\$\(([A-Z_]+)\)", lambda m: found.get(m[1], m[0]), variable["value"]
+                )
+        return found
+
+    def gateway_environment(self, gateway: str) -> dict[str, str]:
+        """What the gateway process of ``gateway`` sees: its container's environment, plus the
+        node's own settings file a pair's start script loads (``NODE_ENVIRONMENT``)."""
+        found = self.pod_environment(gateway, "gateway")
+        node_file = found.pop("NODE_ENVIRONMENT", None)
+        if node_file is not None:
+            item, _ = self.stateful_set_of(gateway)
+            config_map = self.named("ConfigMap", f"{item['metadata']['name']}-redundancy")
+            for line in config_map["data"][node_file.rsplit("/", 1)[1]].splitlines():
+                if line and not line.startswith("#"):
+                    key, value = line.split("=", 1)
+                    found[key] = shlex.split(value)[0] if value else ""
+        return found
 
 
 def build(

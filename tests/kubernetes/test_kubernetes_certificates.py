@@ -20,7 +20,7 @@ import yaml
 from kubernetes_validate.utils import all_versions
 from packaging.version import Version
 
-from emitter import image, validation
+from emitter import validation
 from emitter.pipeline import prepare
 from emitter.resolve import expand
 from emitter.spec import GatewaySpec, StackSpec
@@ -29,7 +29,16 @@ from emitter.targets.kubernetes import emit
 from ..conftest import GOLDEN
 from ..support import cert_manager
 from ..support.validators import require_tool, run_kubeconform
-from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build, container, environment
+from .emitted import (
+    CASE_IDS,
+    CASES,
+    KUSTOMIZATION,
+    Emitted,
+    build,
+    container,
+    environment,
+    selects,
+)
 
 VERSIONS = sorted(
     {version for version in all_versions() if Version(version) >= Version("1.29")}, key=Version
@@ -100,7 +109,7 @@ def test_kubeconform_validates_every_cert_manager_object(version: str) -> None:
         for case in SSL_CASES
         for path in (GOLDEN / case / "expected" / "kubernetes").glob("cert-manager.io_*.yaml")
     )
-    assert len(paths) >= 12
+    assert len(paths) >= 10
     run = validation.run_kubeconform(
         paths,
         version,
@@ -242,7 +251,7 @@ def test_scale_out_cert_manager_objects() -> None:
         "spec": {
             "secretName": "backend-gateway-network",
             "commonName": "backend",
-            "dnsNames": ["backend", "backend-headless", "*.backend-headless"],
+            "dnsNames": ["backend", "backend-backup", "backend-headless", "*.backend-headless"],
             "usages": ["server auth", "client auth", "digital signature", "key encipherment"],
             "privateKey": {"algorithm": "RSA", "size": 2048, "rotationPolicy": "Always"},
             "duration": "2160h",
@@ -309,12 +318,16 @@ def test_one_certificate_per_stateful_set(emitted: Emitted) -> None:
         assert certificate["metadata"]["labels"] == stateful_set["metadata"]["labels"]
         spec = certificate["spec"]
         assert spec["commonName"] == name
-        # The Service other gateways connect to (named like the gateway, or the tier's role),
-        # and every pod behind the headless Service.
+        # The Services other gateways connect to (named like each gateway, a pair's master and
+        # backup, or the tier's role), and every pod behind the headless Service: a pair's two
+        # nodes share one certificate, renewed (and rolled in) together.
         headless = stateful_set["spec"]["serviceName"]
-        service = emitted.named("Service", name)
-        assert service["spec"]["selector"] == stateful_set["spec"]["selector"]["matchLabels"]
-        assert spec["dnsNames"] == [name, headless, f"*.{headless}"]
+        members = emitted.members(stateful_set)
+        services = members if emitted.stack.gateway(name) is not None else [name]
+        for service_name in services:
+            selector = emitted.named("Service", service_name)["spec"]["selector"]
+            assert selects(stateful_set["spec"]["selector"]["matchLabels"], selector)
+        assert spec["dnsNames"] == [*services, headless, f"*.{headless}"]
         # Reloader restarts exactly this StatefulSet when cert-manager renews its Secret.
         annotations = stateful_set["metadata"]["annotations"]
         assert annotations == {"secret.reloader.stakater.com/reload": secret}
@@ -335,8 +348,8 @@ def test_every_gateway_network_host_is_in_its_peers_certificate(emitted: Emitted
         if not item["spec"].get("isCA")
         for name in item["spec"]["dnsNames"]
     }
-    for stateful_set in emitted.of_kind("StatefulSet"):
-        variables = environment(container(stateful_set, "gateway"))
+    for gateway in emitted.stack.gateways:
+        variables = emitted.gateway_environment(gateway.name)
         hosts = [value for key, value in variables.items() if key.endswith("_HOST")]
         assert set(hosts) <= names
     for _master, backup in emitted.stack.pairs:
@@ -382,8 +395,9 @@ def test_no_secret_is_emitted(emitted: Emitted) -> None:
 def test_ssl_everywhere(emitted: Emitted) -> None:
     """Require SSL and two-way auth on every gateway, every link and redundancy.xml on 8060 with
     SSL, the Gateway Network policies on 8060, and nothing plain-only left."""
-    for stateful_set in emitted.of_kind("StatefulSet"):
-        variables = environment(container(stateful_set, "gateway"))
+    for gateway in emitted.stack.gateways:
+        stateful_set, _ = emitted.stateful_set_of(gateway.name)
+        variables = emitted.gateway_environment(gateway.name)
         assert variables["GATEWAY_NETWORK_REQUIRESSL"] == "true"
         assert variables["GATEWAY_NETWORK_REQUIRETWOWAYAUTH"] == "true"
         for key, value in variables.items():
@@ -395,9 +409,9 @@ def test_ssl_everywhere(emitted: Emitted) -> None:
         assert "ignition-stack.io/gateway-network" not in template
     paired = [gateway for pair in emitted.stack.pairs for gateway in pair]
     for gateway in paired:
-        document = emitted.named("ConfigMap", f"{gateway.name}-redundancy")["data"][
-            image.REDUNDANCY_FILE
-        ]
+        stateful_set, ordinal = emitted.stateful_set_of(gateway.name)
+        config_map = emitted.named("ConfigMap", f"{stateful_set['metadata']['name']}-redundancy")
+        document = config_map["data"][f"redundancy-{ordinal}.xml"]
         root = ElementTree.fromstring(document.split("\n", 2)[2])
         keys = {entry.attrib["key"]: entry.text or "" for entry in root.iter("entry")}
         assert keys["redundancy.gan.port"] == "8060"
@@ -446,11 +460,12 @@ def test_longest_names_fit_cert_manager_and_x509() -> None:
     files = emit(resolved.stack, resolved.options).files
     documents = [yaml.safe_load(text) for path, text in files.items() if path != KUSTOMIZATION]
     found = [item for item in documents if item["kind"] == "Certificate"]
+    # One certificate for the pair, named after the master; the backup is one of its names.
     assert {item["spec"]["commonName"] for item in found} == {
         master,
-        backup,
         "s" * 40 + " Gateway Network CA",
     }
+    assert any(backup in item["spec"].get("dnsNames", []) for item in found)
     for item in found:
         assert len(item["spec"]["commonName"].encode()) <= 64
         for name in item["spec"].get("dnsNames", []):

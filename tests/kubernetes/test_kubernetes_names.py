@@ -27,7 +27,6 @@ def test_target_is_registered_under_both_names() -> None:
 def test_scale_out_redundant_backend_object_names() -> None:
     """The names overlays patch: renaming any of them is a breaking change."""
     assert sorted(build("scale-out", "backend").files) == [
-        "apps_v1_statefulset_backend-backup.yaml",
         "apps_v1_statefulset_backend.yaml",
         "apps_v1_statefulset_frontend.yaml",
         KUSTOMIZATION,
@@ -35,10 +34,8 @@ def test_scale_out_redundant_backend_object_names() -> None:
         "networking.k8s.io_v1_networkpolicy_gateway-network-frontend.yaml",
         "networking.k8s.io_v1_networkpolicy_gateway-web.yaml",
         "policy_v1_poddisruptionbudget_backend-pair.yaml",
-        "v1_configmap_backend-backup-redundancy.yaml",
         "v1_configmap_backend-redundancy.yaml",
         "v1_configmap_plant-scripts.yaml",
-        "v1_service_backend-backup-headless.yaml",
         "v1_service_backend-backup.yaml",
         "v1_service_backend-headless.yaml",
         "v1_service_backend.yaml",

@@ -116,6 +116,8 @@ class Pod:
     ) -> None:
         stateful_set, _ = emitted.stateful_set_of(gateway)
         self.init = container(stateful_set, "seed-data-volume")
+        # As the kubelet gives it: the pod index filled in, $(POD_INDEX) expanded.
+        self.variables = emitted.pod_environment(gateway, "seed-data-volume")
         volumes = {v["name"]: v for v in stateful_set["spec"]["template"]["spec"]["volumes"]}
         scripts = emitted.named("ConfigMap", f"{emitted.stack.name}-scripts")["data"]
         self.image_data = root / "image" / "data"
@@ -134,7 +136,7 @@ class Pod:
             (self.configuration / name).chmod(0o555)
         # The Secret volumes, with exactly the keys the pod template projects into them.
         self.secret_mounts: dict[str, Path] = {}
-        if "GAN_KEYSTORE" in environment(self.init):
+        if "GAN_KEYSTORE" in self.variables:
             assert secret is not None, "a transport: ssl pod needs its certificate Secret"
             files = {
                 certificates.CA_KEY: secret.ca,
@@ -148,13 +150,15 @@ class Pod:
                 for item in volumes[name]["secret"]["items"]:
                     shutil.copyfile(files[item["key"]], mounted / item["path"])
                 self.secret_mounts[mounts[name]] = mounted
+        # A pair's per-node files, each pod's picked by its index.
         self.redundancy_source: str | None = None
-        if f"{gateway}-redundancy" in emitted.names("ConfigMap"):
-            self.redundancy_source = emitted.named("ConfigMap", f"{gateway}-redundancy")["data"][
-                image.REDUNDANCY_FILE
-            ]
-            (self.configuration / image.REDUNDANCY_FILE).write_text(self.redundancy_source)
-            (self.configuration / image.REDUNDANCY_FILE).chmod(0o444)
+        nodes = f"{stateful_set['metadata']['name']}-redundancy"
+        if nodes in emitted.names("ConfigMap"):
+            for name, text in emitted.named("ConfigMap", nodes)["data"].items():
+                (self.configuration / name).write_text(text)
+                (self.configuration / name).chmod(0o444)
+            own = self.variables["NODE_REDUNDANCY_XML"].removeprefix(image.SCRIPTS_DIR + "/")
+            self.redundancy_source = (self.configuration / own).read_text()
         self.as_gateway_user = os.geteuid() == 0
         if self.as_gateway_user:
             # fsGroup: the volume belongs to the gateway's group; the mount stays read-only.
@@ -173,19 +177,19 @@ class Pod:
 
     def environment(self) -> dict[str, str]:
         """The init container's environment, with its paths moved into the temporary tree."""
-        variables = environment(self.init)
+        variables = dict(self.variables)
         moved = {
             "SEED_SOURCE": (image.DATA_DIR, self.image_data),
             "SEED_VOLUME": (image.SEED_MOUNT, self.volume),
-            "SEED_REDUNDANCY_XML": (
-                f"{image.SCRIPTS_DIR}/{image.REDUNDANCY_FILE}",
-                self.configuration / image.REDUNDANCY_FILE,
-            ),
         }
         for name, (in_pod, here) in moved.items():
             if name in variables:
                 assert variables[name] == in_pod
                 variables[name] = str(here)
+        if "NODE_REDUNDANCY_XML" in variables:
+            variables["NODE_REDUNDANCY_XML"] = variables["NODE_REDUNDANCY_XML"].replace(
+                image.SCRIPTS_DIR, str(self.configuration)
+            )
         for name in ("GAN_CA_CERT", "GAN_KEYSTORE", "GAN_KEYSTORE_PASSWORD_FILE"):
             if name in variables:
                 directory, _, file = variables[name].rpartition("/")
@@ -238,8 +242,8 @@ def secret(emitted: Emitted, tmp_path_factory: pytest.TempPathFactory) -> Certif
         return None
     if shutil.which("keytool") is None:
         missing_tool("keytool (Java) is not installed; the ssl init container runs it")
-    dns_names = ["backend-backup", "backend-backup-headless", "*.backend-backup-headless"]
-    return issue(tmp_path_factory.mktemp("cert-manager") / "secret", "backend-backup", dns_names)
+    dns_names = ["backend", "backend-backup", "backend-headless", "*.backend-headless"]
+    return issue(tmp_path_factory.mktemp("cert-manager") / "secret", "backend", dns_names)
 
 
 def test_first_start_seeds_the_volume_and_places_redundancy_xml(
@@ -284,7 +288,7 @@ def test_later_start_reasserts_the_pairing_keys_and_keeps_the_gateways_own(
 
     pod.start()
     keys = properties(pod.redundancy)
-    seeded = properties(pod.configuration / image.REDUNDANCY_FILE)
+    seeded = properties(Path(pod.environment()["NODE_REDUNDANCY_XML"]))
     assert {key: keys[key] for key in PAIRING_KEYS} == {key: seeded[key] for key in PAIRING_KEYS}
     assert keys["redundancy.noderole"] == "Backup"
     assert keys["redundancy.gan.host"] == "backend"
@@ -310,7 +314,7 @@ def test_a_tier_pod_is_seeded_without_pairing(
     root: Path, emitted: Emitted, secret: CertificateSecret | None
 ) -> None:
     pod = Pod(root, emitted, "frontend-0", secret)
-    assert "SEED_REDUNDANCY_XML" not in environment(pod.init)
+    assert "NODE_REDUNDANCY_XML" not in environment(pod.init)
     pod.start()
     assert (pod.volume / "config" / "resources" / "core" / "config.json").exists()
     assert not pod.redundancy.exists()

@@ -49,20 +49,27 @@ def properties(document: str) -> dict[str, str]:
 
 
 def redundancy_properties(emitted: Emitted, gateway: str) -> dict[str, str]:
-    config_map = emitted.named("ConfigMap", f"{gateway}-redundancy")
-    return properties(config_map["data"][image.REDUNDANCY_FILE])
+    """The redundancy.xml the pod that runs ``gateway`` is given."""
+    item, ordinal = emitted.stateful_set_of(gateway)
+    config_map = emitted.named("ConfigMap", f"{item['metadata']['name']}-redundancy")
+    return properties(config_map["data"][f"redundancy-{ordinal}.xml"])
 
 
 # StatefulSets ----------------------------------------------------------------------------------
 
 
-def test_one_stateful_set_per_single_gateway_and_per_replicated_tier(emitted: Emitted) -> None:
+def test_one_stateful_set_per_gateway_pair_and_replicated_tier(emitted: Emitted) -> None:
     expected: dict[str, int] = {}
+    backups = {backup.name for _, backup in emitted.stack.pairs}
     for tier in emitted.stack.tiers:
         if tier.replicated:
             expected[tier.role] = len(tier.gateways)
         else:
             expected.update(dict.fromkeys(tier.gateways, 1))
+    for master, backup in emitted.stack.pairs:
+        expected[master.name] = 2
+        del expected[backup.name]
+    assert not backups & set(expected)
     found = {
         item["metadata"]["name"]: item["spec"]["replicas"]
         for item in emitted.of_kind("StatefulSet")
@@ -126,12 +133,11 @@ def test_single_gateways_keep_their_system_name(emitted: Emitted) -> None:
         for name in tier.gateways:
             gateway = emitted.stack.gateway(name)
             assert gateway is not None
-            arguments = container(emitted.named("StatefulSet", name), "gateway")["args"]
+            item, _ = emitted.stateful_set_of(name)
+            arguments = container(item, "gateway")["args"]
             assert arguments[:2] == ["-n", gateway.system_name]
             assert "$(" not in " ".join(arguments)
-            assert "POD_NAME" not in environment(
-                container(emitted.named("StatefulSet", name), "gateway")
-            )
+            assert "POD_NAME" not in environment(container(item, "gateway"))
 
 
 def test_gateway_container(emitted: Emitted) -> None:
@@ -148,10 +154,26 @@ def test_gateway_container(emitted: Emitted) -> None:
             f"-XX:MaxRAMPercentage={HEAP_PERCENT}",
         ]
         assert first.heap_mb == first.memory_mb * HEAP_PERCENT // 100
-        names = [variable["name"] for variable in main["env"]]
+        names = [variable["name"] for variable in main["env"] if variable["name"] != "POD_INDEX"]
         assert names == sorted(names)
-        expected = image.environment(emitted.stack, first)
-        assert {k: v for k, v in environment(main).items() if k != "POD_NAME"} == expected
+        # Each pod has exactly the environment the IR gives its gateway: the pod template's,
+        # plus (in a pair) the node's own settings file, which the start script loads.
+        for gateway in emitted.members(item):
+            found = emitted.gateway_environment(gateway)
+            ir_gateway = emitted.stack.gateway(gateway)
+            assert ir_gateway is not None
+            expected = image.environment(emitted.stack, ir_gateway)
+            expected.update(
+                image.node_environment(
+                    None
+                    if ir_gateway.redundancy is None
+                    else found.get("NODE_REDUNDANCY_XML", "").rsplit("/", 1)[1]
+                )
+            )
+            for name in ("POD_NAME", "POD_INDEX"):
+                found.pop(name, None)
+            assert found == expected
+        assert main["command"] == image.start_command()
         assert {p["name"]: p["containerPort"] for p in main["ports"]} == {
             "http": image.HTTP_PORT,
             "https": image.HTTPS_PORT,
@@ -181,24 +203,14 @@ def test_gateway_container(emitted: Emitted) -> None:
 def test_probes(emitted: Emitted) -> None:
     for item in emitted.of_kind("StatefulSet"):
         main = container(item, "gateway")
-        startup, liveness, readiness = (
-            main["startupProbe"],
-            main["livenessProbe"],
-            main["readinessProbe"],
-        )
-        assert startup["httpGet"] == {"path": "/StatusPing", "port": "http"}
-        assert startup["periodSeconds"] * startup["failureThreshold"] >= 600
-        assert liveness["exec"]["command"] == image.health_command("live")
-        assert readiness["exec"]["command"] == image.health_command("ready")
-        assert liveness != readiness
-        assert (
-            liveness["periodSeconds"],
-            liveness["timeoutSeconds"],
-            liveness["failureThreshold"],
-        ) == (20, 5, 3)
+        # Readiness only: nothing restarts a gateway that is starting, syncing or restoring.
+        assert "livenessProbe" not in main
+        assert "startupProbe" not in main
+        readiness = main["readinessProbe"]
+        assert readiness["exec"]["command"] == image.health_command()
         assert (readiness["periodSeconds"], readiness["timeoutSeconds"]) == (10, 5)
         # The health script is where the probes run it: in the mounted configuration volume.
-        script = liveness["exec"]["command"][1]
+        script = readiness["exec"]["command"][1]
         assert script == f"{image.SCRIPTS_DIR}/{image.HEALTH_SCRIPT}"
         assert image.HEALTH_SCRIPT in projected_paths(emitted, item)
 
@@ -259,7 +271,6 @@ def projected_paths(emitted: Emitted, stateful_set: dict[str, Any]) -> dict[str,
 
 def test_seed_init_container(emitted: Emitted) -> None:
     for item in emitted.of_kind("StatefulSet"):
-        gateway = emitted.gateway_of(item)
         seed = container(item, "seed-data-volume")
         assert item["spec"]["template"]["spec"]["initContainers"] == [seed]
         assert seed["image"] == emitted.stack.image
@@ -280,7 +291,6 @@ def test_seed_init_container(emitted: Emitted) -> None:
             expected_mounts["gateway-network-keystore-password"] = (
                 "/run/secrets/gateway-network-keystore-password"
             )
-        assert environment(seed) == image.seed_environment(gateway, files)
         assert seed["resources"] == container(item, "gateway")["resources"]
         mounts = {m["name"]: m["mountPath"] for m in seed["volumeMounts"]}
         assert mounts == expected_mounts
@@ -288,14 +298,21 @@ def test_seed_init_container(emitted: Emitted) -> None:
         # Every script the seeding step runs sits beside the seed script.
         for name in image.seed_scripts(emitted.stack):
             assert paths[name] == image.script(name)
-        redundancy_xml = environment(seed).get("SEED_REDUNDANCY_XML")
-        if gateway.redundancy is None:
-            assert redundancy_xml is None
-            assert image.REDUNDANCY_FILE not in paths
-        else:
-            # The seed script finds the node's file exactly where its environment says.
-            assert redundancy_xml == f"{image.SCRIPTS_DIR}/{image.REDUNDANCY_FILE}"
-            assert paths[image.REDUNDANCY_FILE] == image.redundancy_xml(gateway)
+        for name in emitted.members(item):
+            gateway = emitted.stack.gateway(name)
+            assert gateway is not None
+            found = emitted.pod_environment(name, "seed-data-volume")
+            found.pop("POD_INDEX", None)
+            redundancy_xml = found.get("NODE_REDUNDANCY_XML")
+            if gateway.redundancy is None:
+                assert redundancy_xml is None
+                assert found == image.seed_environment(None, files)
+                continue
+            # The seed script finds the node's own file exactly where its environment says.
+            assert redundancy_xml is not None
+            relative = redundancy_xml.removeprefix(image.SCRIPTS_DIR + "/")
+            assert paths[relative] == image.redundancy_xml(gateway)
+            assert found == image.seed_environment(relative, files)
 
 
 def test_config_checksum_covers_exactly_what_the_pod_mounts(emitted: Emitted) -> None:
@@ -314,8 +331,8 @@ def test_config_checksum_covers_exactly_what_the_pod_mounts(emitted: Emitted) ->
         annotations = item["spec"]["template"]["metadata"]["annotations"]
         assert annotations["ignition-stack.io/config-checksum"] == f"sha256:{digest}"
         checksums[item["metadata"]["name"]] = digest
-    paired = {g.name for pair in emitted.stack.pairs for g in pair}
-    # Pods outside a pair mount the scripts only; each pair member also its own redundancy.xml.
+    paired = {master.name for master, _ in emitted.stack.pairs}
+    # Pods outside a pair mount the scripts only; each pair also its nodes' own files.
     unpaired = {digest for name, digest in checksums.items() if name not in paired}
     pair_digests = [checksums[name] for name in paired]
     assert len(unpaired) <= 1
@@ -334,10 +351,10 @@ def test_plain_link_is_annotated(emitted: Emitted) -> None:
 
 def test_config_maps(emitted: Emitted) -> None:
     scripts = emitted.named("ConfigMap", f"{emitted.stack.name}-scripts")
-    names = {image.HEALTH_SCRIPT, *image.seed_scripts(emitted.stack)}
+    names = {image.HEALTH_SCRIPT, *image.seed_scripts(emitted.stack), *image.start_scripts()}
     assert scripts["data"] == {name: image.script(name) for name in sorted(names)}
     assert (image.INSTALL_CERTIFICATES_SCRIPT in names) == certificates.enabled(emitted.stack)
-    paired = {g.name for pair in emitted.stack.pairs for g in pair}
+    paired = {master.name for master, _ in emitted.stack.pairs}
     assert emitted.names("ConfigMap") == {f"{emitted.stack.name}-scripts"} | {
         f"{name}-redundancy" for name in paired
     }
@@ -362,12 +379,16 @@ def test_backup_points_at_the_masters_service(emitted: Emitted) -> None:
         assert service["spec"]["publishNotReadyAddresses"] is True
         # The Service answers with the master's pod, and only with it.
         pods = [
-            t
-            for t in pod_templates(emitted)
-            if selects(service["spec"]["selector"], t["metadata"]["labels"])
+            name
+            for name, labels in emitted.pods().items()
+            if selects(service["spec"]["selector"], labels)
         ]
-        assert [p["metadata"]["labels"][INSTANCE] for p in pods] == [master.name]
-        assert pods[0]["metadata"]["labels"]["ignition-stack.io/redundancy"] == "master"
+        assert pods == [master.name]
+        # ... and the backup's Service with the backup's pod only.
+        backup_service = emitted.named("Service", backup.name)["spec"]["selector"]
+        assert [n for n, labels in emitted.pods().items() if selects(backup_service, labels)] == [
+            backup.name
+        ]
         port = int(backup_file["redundancy.gan.port"])
         assert port == settings.port
         assert port in {p["port"] for p in service["spec"]["ports"]}
@@ -377,19 +398,22 @@ def test_backup_points_at_the_masters_service(emitted: Emitted) -> None:
         assert allowed(emitted, backup.name, master.name, port), (
             "NetworkPolicies block the pair link"
         )
-        # Both nodes of a pair run under the master's system name.
-        for gateway in (master, backup):
-            arguments = container(emitted.named("StatefulSet", gateway.name), "gateway")["args"]
-            assert arguments[1] == master.system_name
+        # Both nodes of a pair run under the master's system name: one StatefulSet, the master
+        # at ordinal 0, the backup at ordinal 1 (a rolling update replaces the backup first).
+        item = emitted.named("StatefulSet", master.name)
+        assert emitted.members(item) == [master.name, backup.name]
+        assert item["spec"]["replicas"] == 2
+        assert "podManagementPolicy" not in item["spec"], "OrderedReady: the master first"
+        assert item["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+        assert container(item, "gateway")["args"][1] == master.system_name
 
 
 def test_pair_members_repel_each_other(emitted: Emitted) -> None:
     for master, backup in emitted.stack.pairs:
         for one, other in ((master, backup), (backup, master)):
-            template = emitted.named("StatefulSet", one.name)["spec"]["template"]
+            template = emitted.stateful_set_of(one.name)[0]["spec"]["template"]
             labels = template["metadata"]["labels"]
             assert labels[PAIR] == master.role
-            assert labels["ignition-stack.io/redundancy"] == one.redundancy.role.value  # type: ignore[union-attr]
             terms = template["spec"]["affinity"]["podAntiAffinity"][
                 "preferredDuringSchedulingIgnoredDuringExecution"
             ]
@@ -401,7 +425,7 @@ def test_pair_members_repel_each_other(emitted: Emitted) -> None:
                 PART_OF: emitted.stack.name,
             }
             assert selects(term["labelSelector"]["matchLabels"], emitted.pod_labels(other.name))
-    paired = {g.name for pair in emitted.stack.pairs for g in pair}
+    paired = {master.name for master, _ in emitted.stack.pairs}
     for item in emitted.of_kind("StatefulSet"):
         if item["metadata"]["name"] not in paired:
             assert "affinity" not in item["spec"]["template"]["spec"]
@@ -410,7 +434,7 @@ def test_pair_members_repel_each_other(emitted: Emitted) -> None:
 
 def test_required_anti_affinity() -> None:
     emitted = build("basic", "gateway", kubernetes=KubernetesSpec(pair_anti_affinity="required"))
-    for name in ("gateway", "gateway-backup"):
+    for name in ("gateway",):
         anti = emitted.named("StatefulSet", name)["spec"]["template"]["spec"]["affinity"][
             "podAntiAffinity"
         ]
@@ -431,13 +455,11 @@ def test_pair_disruption_budget(emitted: Emitted) -> None:
         assert budget["maxUnavailable"] == 1
         assert budget["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
         covered = [
-            t
-            for t in pod_templates(emitted)
-            if selects(budget["selector"]["matchLabels"], t["metadata"]["labels"])
+            name
+            for name, labels in emitted.pods().items()
+            if selects(budget["selector"]["matchLabels"], labels)
         ]
-        assert sorted(t["metadata"]["labels"][INSTANCE] for t in covered) == sorted(
-            [master.name, backup.name]
-        )
+        assert sorted(covered) == sorted([master.name, backup.name])
     for tier in emitted.stack.tiers:
         if tier.replicated and len(tier.gateways) >= 2:
             budget = budgets[tier.role]["spec"]
@@ -449,14 +471,12 @@ def test_pair_disruption_budget(emitted: Emitted) -> None:
 # Services and NetworkPolicies ------------------------------------------------------------------
 
 
-def test_every_service_selects_a_pod_template(emitted: Emitted) -> None:
-    templates = pod_templates(emitted)
+def test_every_service_selects_a_pod(emitted: Emitted) -> None:
+    pods = emitted.pods().values()
     for service in emitted.of_kind("Service"):
         selector = service["spec"]["selector"]
         assert selector, service["metadata"]["name"]
-        assert any(selects(selector, t["metadata"]["labels"]) for t in templates), service[
-            "metadata"
-        ]["name"]
+        assert any(selects(selector, labels) for labels in pods), service["metadata"]["name"]
         assert re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", service["metadata"]["name"])
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in {"http", "https", "gan"}
@@ -473,19 +493,23 @@ def test_services(emitted: Emitted) -> None:
             assert {p["name"] for p in service["ports"]} == {"http", "https"}
         else:
             for name in tier.gateways:
-                expected |= {name, f"{name}-headless"}
+                item, ordinal = emitted.stateful_set_of(name)
+                workload = item["metadata"]["name"]
+                expected |= {name, f"{workload}-headless"}
                 service = emitted.named("Service", name)["spec"]
                 assert service["type"] == "ClusterIP"
                 assert service["publishNotReadyAddresses"] is True
-                assert service["selector"] == {NAME: "ignition", INSTANCE: name}
+                selector = {NAME: "ignition", INSTANCE: workload}
+                if item["spec"]["replicas"] == 2:  # a pair: one pod of the two, by name
+                    selector["statefulset.kubernetes.io/pod-name"] = f"{workload}-{ordinal}"
+                assert service["selector"] == selector
     assert emitted.names("Service") == expected
 
 
 def test_gateway_network_hosts_are_services_the_policies_let_through(emitted: Emitted) -> None:
     links = 0
     for gateway in emitted.stack.gateways:
-        item, _ = emitted.stateful_set_of(gateway.name)
-        variables = environment(container(item, "gateway"))
+        variables = emitted.gateway_environment(gateway.name)
         for key, host in variables.items():
             match = re.fullmatch(r"GATEWAY_NETWORK_(\d+)_HOST", key)
             if not match:
@@ -584,10 +608,8 @@ def test_labels(emitted: Emitted) -> None:
         labels = item["spec"]["template"]["metadata"]["labels"]
         gateway = emitted.gateway_of(item)
         assert labels["app.kubernetes.io/component"] == gateway.role
-        if gateway.redundancy is not None:
-            assert labels["ignition-stack.io/redundancy"] == gateway.redundancy.role.value
-        else:
-            assert "ignition-stack.io/redundancy" not in labels
+        # Master and backup share the template: their pods differ only by ordinal.
+        assert "ignition-stack.io/redundancy" not in labels
 
 
 def _password_literals(value: Any, path: str = "") -> list[str]:

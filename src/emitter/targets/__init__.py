@@ -54,11 +54,12 @@ def emit(name: str, stack: Stack, options: TargetOptions) -> Emission:
     return module.emit(stack, options)
 
 
-def drift_notes(name: str, path: str, before: str, after: str) -> list[str]:
-    """What a reviewer must know about a change of ``path`` beyond its diff (e.g. fields the
-    platform cannot update in place), from the target's optional ``immutable`` module."""
+def drift_notes(name: str, path: str, before: str | None, after: str | None) -> list[str]:
+    """What a reviewer must know about a change of ``path`` (None: absent before or after)
+    beyond its diff: fields the platform cannot update in place, objects left behind, services
+    recreated together. From the target's optional ``drift`` module."""
     try:
-        module = importlib.import_module(f"emitter.targets.{name}.immutable")
+        module = importlib.import_module(f"emitter.targets.{name}.drift")
     except ModuleNotFoundError:
         return []
     notes: list[str] = module.drift_notes(path, before, after)

@@ -20,6 +20,10 @@ from emitter.yamlio import dump_yaml
 NAME = "compose"
 COMPOSE_FILE = "compose.yaml"
 SECRET = "gateway-admin-password"
+# Marks a pair member's services (its value: master or backup).
+REDUNDANCY_LABEL = "io.ignition-stack.redundancy"
+COMPONENT_LABEL = "io.ignition-stack.component"
+GATEWAY_COMPONENT = "gateway"
 PKI_CA_MOUNT = "/pki/ca"
 CERTIFICATES_MOUNT = "/ignition-stack-certificates"
 # Relative to this directory: the project's git-ignored secrets/ two levels up (targets/compose/).
@@ -141,21 +145,13 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
             keystore=f"{CERTIFICATES_MOUNT}/gateways/{gateway.name}/keystore.p12",
         )
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
-    if gateway.redundancy is not None:
-        volumes.append(
-            {
-                "type": "bind",
-                "source": f"./gateways/{gateway.name}/{image.REDUNDANCY_FILE}",
-                "target": f"{image.SCRIPTS_DIR}/{image.REDUNDANCY_FILE}",
-                "read_only": True,
-            }
-        )
+    volumes.extend(_redundancy_mount(gateway))
     return {
         "image": stack.image,
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
         "user": "root",
         "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
-        "environment": image.seed_environment(gateway, certificates),
+        "environment": image.seed_environment(_redundancy_file(gateway), certificates),
         "volumes": volumes,
         **({"depends_on": depends_on} if depends_on else {}),
         "network_mode": "none",
@@ -164,16 +160,45 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     }
 
 
+def _redundancy_file(gateway: Gateway) -> str | None:
+    return None if gateway.redundancy is None else image.REDUNDANCY_FILE
+
+
+def _redundancy_mount(gateway: Gateway) -> list[dict[str, Any]]:
+    """The node's own redundancy.xml, where ``image.node_environment`` says it is."""
+    if gateway.redundancy is None:
+        return []
+    return [
+        {
+            "type": "bind",
+            "source": f"./gateways/{gateway.name}/{image.REDUNDANCY_FILE}",
+            "target": f"{image.SCRIPTS_DIR}/{image.REDUNDANCY_FILE}",
+            "read_only": True,
+        }
+    ]
+
+
 def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     return {
         "image": stack.image,
         "hostname": gateway.name,
+        # Re-asserts the pairing keys on every start, a restart by the restart policy included
+        # (the bootstrap service runs only with `docker compose up`).
+        "entrypoint": image.start_command(),
         "command": [*image.runtime_arguments(gateway.system_name), "-m", str(gateway.heap_mb)],
-        "environment": image.environment(stack, gateway),
+        "environment": dict(
+            sorted(
+                {
+                    **image.environment(stack, gateway),
+                    **image.node_environment(_redundancy_file(gateway)),
+                }.items()
+            )
+        ),
         "ports": [f"{gateway.http_port}:{image.HTTP_PORT}"],
         "volumes": [
             {"type": "volume", "source": gateway.volume, "target": image.DATA_DIR},
-            _script_mount(image.HEALTH_SCRIPT),
+            *(_script_mount(name) for name in (*image.start_scripts(), image.HEALTH_SCRIPT)),
+            *_redundancy_mount(gateway),
         ],
         "secrets": [SECRET],
         "networks": list(gateway.networks),
@@ -181,7 +206,7 @@ def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
         },
         "healthcheck": {
-            "test": ["CMD", *image.health_command("ready")],
+            "test": ["CMD", *image.health_command()],
             "interval": "10s",
             "timeout": "5s",
             "retries": 6,
@@ -190,7 +215,7 @@ def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         },
         "restart": "unless-stopped",
         "stop_grace_period": "1m",
-        "labels": _labels(gateway, "gateway"),
+        "labels": _labels(gateway, GATEWAY_COMPONENT),
     }
 
 
@@ -198,8 +223,8 @@ def _labels(gateway: Gateway, component: str) -> dict[str, str]:
     labels = {
         "io.ignition-stack.gateway": gateway.name,
         "io.ignition-stack.role": gateway.role,
-        "io.ignition-stack.component": component,
+        COMPONENT_LABEL: component,
     }
     if gateway.redundancy is not None:
-        labels["io.ignition-stack.redundancy"] = gateway.redundancy.role.value
+        labels[REDUNDANCY_LABEL] = gateway.redundancy.role.value
     return labels

@@ -81,16 +81,20 @@ def certificate_name(workload: Workload) -> str:
     return f"{workload.name}-gateway-network"
 
 
-def service_name(workload: Workload) -> str:
-    """The ClusterIP Service of the StatefulSet: the gateway's name, or the tier's role."""
-    return workload.role if workload.replicated else workload.template.name
+def service_names(workload: Workload) -> list[str]:
+    """The ClusterIP Services of the StatefulSet: each gateway's name (a pair's master and
+    backup), or the tier's role."""
+    if workload.replicated:
+        return [workload.role]
+    return [gateway.name for gateway in workload.gateways]
 
 
 def dns_names(workload: Workload) -> list[str]:
-    """The Service other gateways connect to, the headless Service, and every pod behind it
-    (``<pod>.<headless>``)."""
+    """The Services other gateways connect to, the headless Service, and every pod behind it
+    (``<pod>.<headless>``). A pair's nodes share one certificate, so they are renewed at the same
+    moment and the restart that applies it rolls the pair in order, backup first."""
     headless = workload.headless_service
-    return [service_name(workload), headless, f"*.{headless}"]
+    return [*service_names(workload), headless, f"*.{headless}"]
 
 
 def _issuer_ref(name: str) -> dict[str, str]:

@@ -1,8 +1,10 @@
-"""ConfigMaps: the stack's scripts, and each pair member's redundancy.xml.
+"""ConfigMaps: the stack's scripts, and each pair's per-node files.
 
-A pod mounts them as one projected volume at ``image.SCRIPTS_DIR``, so the seed script finds
-``redundancy.xml`` (and, with ``transport: ssl``, the certificate installer) beside itself
-exactly where ``image.seed_environment`` says, and the probes find the health script where
+A pair's two pods share one template; what differs between master and backup is in files named
+by ordinal (``redundancy-0.xml`` and ``node-0.env`` for the master, ``-1`` for the backup),
+and each pod picks its own through its pod index (``workloads.py``). A pod mounts the ConfigMaps
+as one projected volume at ``image.SCRIPTS_DIR``, so the scripts find those files beside
+themselves, where ``image.node_environment`` says, and the probes find the health script where
 ``image.health_command`` says.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from dataclasses import dataclass
 
 from kubernetes.client.models import (
@@ -22,7 +25,7 @@ from kubernetes.client.models import (
 )
 
 from emitter import image
-from emitter.ir import Gateway, Stack
+from emitter.ir import Stack
 from emitter.targets.kubernetes.metadata import (
     Workload,
     object_meta,
@@ -49,13 +52,55 @@ def scripts(stack: Stack) -> Scripts:
     )
 
 
-def redundancy_config_map_name(gateway: Gateway) -> str:
-    return f"{gateway.name}-redundancy"
+def nodes_config_map_name(workload: Workload) -> str:
+    return f"{workload.name}-redundancy"
 
 
-def redundancy_data(gateway: Gateway) -> dict[str, str] | None:
-    document = image.redundancy_xml(gateway)
-    return None if document is None else {image.REDUNDANCY_FILE: document}
+# The start script loads the node's own settings from the file this variable names.
+NODE_ENVIRONMENT = "NODE_ENVIRONMENT"
+
+
+def redundancy_file(ordinal: int | str) -> str:
+    """A pair node's redundancy.xml, by ordinal (or by a reference Kubernetes substitutes)."""
+    return f"redundancy-{ordinal}.xml"
+
+
+def environment_file(ordinal: int | str) -> str:
+    """A pair node's own settings, by ordinal (or by a reference Kubernetes substitutes)."""
+    return f"node-{ordinal}.env"
+
+
+def common_environment(stack: Stack, workload: Workload) -> dict[str, str]:
+    """The environment every pod of the workload shares: for a pair, what both nodes agree on
+    (the backup alone has its outgoing connection to the master)."""
+    shared = image.environment(stack, workload.template)
+    for gateway in workload.gateways[1:] if workload.paired else ():
+        own = image.environment(stack, gateway)
+        shared = {name: value for name, value in shared.items() if own.get(name) == value}
+    return shared
+
+
+def nodes_data(stack: Stack, workload: Workload) -> dict[str, str] | None:
+    """A pair's per-node files, by ordinal: its redundancy.xml, and the environment that differs
+    from the other node's (read by the start script, ``NODE_ENVIRONMENT``). None outside a pair."""
+    if not workload.paired:
+        return None
+    shared = common_environment(stack, workload)
+    data: dict[str, str] = {}
+    for ordinal, gateway in enumerate(workload.gateways):
+        document = image.redundancy_xml(gateway)
+        assert document is not None, f"{gateway.name} is in a pair"
+        data[redundancy_file(ordinal)] = document
+        own = {
+            name: value
+            for name, value in image.environment(stack, gateway).items()
+            if shared.get(name) != value
+        }
+        data[environment_file(ordinal)] = (
+            f"# {gateway.name}: its settings that differ from the other node's\n"
+            + "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(own.items()))
+        )
+    return dict(sorted(data.items()))
 
 
 def config_maps(
@@ -70,17 +115,14 @@ def config_maps(
         )
     ]
     for workload in workloads:
-        if workload.replicated:
-            continue  # a replicated tier is never part of a pair
-        gateway = workload.template
-        data = redundancy_data(gateway)
+        data = nodes_data(stack, workload)
         if data is not None:
             found.append(
                 V1ConfigMap(
                     api_version="v1",
                     kind="ConfigMap",
                     metadata=object_meta(
-                        redundancy_config_map_name(gateway), workload_labels(stack, workload)
+                        nodes_config_map_name(workload), workload_labels(stack, workload)
                     ),
                     data=data,
                 )
@@ -88,23 +130,26 @@ def config_maps(
     return found
 
 
-def mounted_data(gateway: Gateway, shared: Scripts) -> dict[str, dict[str, str]]:
-    """ConfigMap name -> the data a gateway's pod mounts from it."""
+def mounted_data(stack: Stack, workload: Workload, shared: Scripts) -> dict[str, dict[str, str]]:
+    """ConfigMap name -> the data a workload's pods mount from it."""
     mounted = {shared.name: shared.data}
-    data = redundancy_data(gateway)
+    data = nodes_data(stack, workload)
     if data is not None:
-        mounted[redundancy_config_map_name(gateway)] = data
+        mounted[nodes_config_map_name(workload)] = data
     return mounted
 
 
-def checksum(gateway: Gateway, shared: Scripts) -> str:
-    """Digest of everything the pod mounts from ConfigMaps: a changed script or redundancy.xml
-    changes the pod template, so the StatefulSet rolls the pod instead of running stale files."""
-    canonical = json.dumps(mounted_data(gateway, shared), sort_keys=True, separators=(",", ":"))
+def checksum(stack: Stack, workload: Workload, shared: Scripts) -> str:
+    """Digest of everything the pods mount from ConfigMaps: a changed script or redundancy.xml
+    changes the pod template, so the StatefulSet rolls the pods (backup first, in a pair)
+    instead of running stale files."""
+    canonical = json.dumps(
+        mounted_data(stack, workload, shared), sort_keys=True, separators=(",", ":")
+    )
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def configuration_volume(gateway: Gateway, shared: Scripts) -> V1Volume:
+def configuration_volume(stack: Stack, workload: Workload, shared: Scripts) -> V1Volume:
     sources = [
         V1VolumeProjection(
             config_map=V1ConfigMapProjection(
@@ -113,16 +158,13 @@ def configuration_volume(gateway: Gateway, shared: Scripts) -> V1Volume:
             )
         )
     ]
-    if redundancy_data(gateway) is not None:
+    data = nodes_data(stack, workload)
+    if data is not None:
         sources.append(
             V1VolumeProjection(
                 config_map=V1ConfigMapProjection(
-                    name=redundancy_config_map_name(gateway),
-                    items=[
-                        V1KeyToPath(
-                            key=image.REDUNDANCY_FILE, path=image.REDUNDANCY_FILE, mode=FILE_MODE
-                        )
-                    ],
+                    name=nodes_config_map_name(workload),
+                    items=[V1KeyToPath(key=name, path=name, mode=FILE_MODE) for name in data],
                 )
             )
         )

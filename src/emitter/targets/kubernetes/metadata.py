@@ -20,10 +20,13 @@ COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 VERSION_LABEL = "app.kubernetes.io/version"
-REDUNDANCY_LABEL = "ignition-stack.io/redundancy"
 PAIR_LABEL = "ignition-stack.io/pair"
 NETWORK_LABEL_PREFIX = "network.ignition-stack.io/"
 NETWORK_MEMBER = "member"
+# Set by the StatefulSet controller on every pod: a Service selects one pod of a pair by it, and
+# the downward API hands the ordinal to the pod (apps.kubernetes.io/pod-index, Kubernetes 1.28+).
+POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
+POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 CHECKSUM_ANNOTATION = "ignition-stack.io/config-checksum"
 GATEWAY_NETWORK_ANNOTATION = "ignition-stack.io/gateway-network"
 
@@ -37,11 +40,20 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 @dataclass(frozen=True, slots=True)
 class Workload:
-    """What one StatefulSet runs: a single gateway, or a replicated tier of identical gateways.
+    """What one StatefulSet runs: a single gateway, a master/backup pair, or a replicated tier of
+    identical gateways. ``gateways[i]`` runs as the pod of ordinal ``i``.
+
+    A pair is one StatefulSet of two replicas, the master at ordinal 0 and the backup at
+    ordinal 1: a rolling update replaces the highest ordinal first and waits for it to be ready
+    before the next, so every change replaces the backup, waits until it is back and paired,
+    then replaces the master (the upgrade order Inductive Automation documents for a pair; the
+    official Helm chart gets it the same way). Two one-replica StatefulSets would be rolled
+    together. The pods differ only in what ``configuration.py`` hands each ordinal.
 
     A replicated tier's pods are ``<role>-0`` .. ``<role>-<N-1>``, exactly the IR's gateway
     names; ``rules.py`` guarantees those gateways differ only in name, port and volume, so the
-    first one stands for all of them in the pod template.
+    first one stands for all of them in the pod template (and likewise for a pair's nodes, apart
+    from their redundancy and connections).
     """
 
     name: str
@@ -54,31 +66,35 @@ class Workload:
         return self.gateways[0]
 
     @property
+    def paired(self) -> bool:
+        return not self.replicated and len(self.gateways) == 2
+
+    def pod_name(self, ordinal: int) -> str:
+        return f"{self.name}-{ordinal}"
+
+    @property
     def headless_service(self) -> str:
         return self.name + HEADLESS_SUFFIX
 
 
 def workloads_of(stack: Stack) -> tuple[Workload, ...]:
-    """One workload per replicated tier, and one per gateway of every other tier."""
+    """One workload per replicated tier, one per pair (named after its master), and one per
+    other gateway."""
     by_name = {gateway.name: gateway for gateway in stack.gateways}
+    backup_of = {master.name: backup for master, backup in stack.pairs}
+    backups = {backup.name for backup in backup_of.values()}
     found: list[Workload] = []
     for tier in stack.tiers:
         members = tuple(by_name[name] for name in tier.gateways)
         if tier.replicated:
             found.append(Workload(tier.role, tier.role, members, replicated=True))
-        else:
-            found.extend(
-                Workload(gateway.name, tier.role, (gateway,), replicated=False)
-                for gateway in members
-            )
+            continue
+        for gateway in members:
+            if gateway.name in backups:
+                continue  # runs in its master's workload
+            nodes = (gateway, backup_of[gateway.name]) if gateway.name in backup_of else (gateway,)
+            found.append(Workload(gateway.name, tier.role, nodes, replicated=False))
     return tuple(found)
-
-
-def pair_of(stack: Stack, gateway: Gateway) -> tuple[Gateway, Gateway] | None:
-    """The (master, backup) pair ``gateway`` belongs to, as the IR records it."""
-    return next(
-        (pair for pair in stack.pairs if gateway.name in (pair[0].name, pair[1].name)), None
-    )
 
 
 def image_version(reference: str) -> str | None:
@@ -128,13 +144,21 @@ def network_label(network: str) -> str:
     return NETWORK_LABEL_PREFIX + network
 
 
+def node_selector(workload: Workload, ordinal: int) -> dict[str, str]:
+    """Selects the one pod that runs ``workload.gateways[ordinal]`` (a node's own Service)."""
+    selector = selector_labels(workload)
+    if len(workload.gateways) > 1:
+        selector[POD_NAME_LABEL] = workload.pod_name(ordinal)
+    return selector
+
+
 def pod_labels(stack: Stack, workload: Workload) -> dict[str, str]:
     gateway = workload.template
     labels = workload_labels(stack, workload)
-    pair = pair_of(stack, gateway)
-    if pair is not None and gateway.redundancy is not None:
-        labels[REDUNDANCY_LABEL] = gateway.redundancy.role.value
-        labels[PAIR_LABEL] = pair[0].role
+    # Both pods of a pair share the template, so no label can tell master from backup: their
+    # ordinals (pod names) do.
+    if workload.paired:
+        labels[PAIR_LABEL] = gateway.role
     for network in gateway.networks:
         labels[network_label(network)] = NETWORK_MEMBER
     return labels

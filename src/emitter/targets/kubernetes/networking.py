@@ -1,7 +1,7 @@
 """Services and NetworkPolicies.
 
-Per StatefulSet a headless Service (stable pod DNS); per single gateway a ClusterIP Service
-named exactly like the gateway, because that name is what other gateways' Gateway Network
+Per StatefulSet a headless Service (stable pod DNS); per gateway outside a replicated tier (a
+pair's master and backup included) a ClusterIP Service named exactly like the gateway, because that name is what other gateways' Gateway Network
 connections and a backup's redundancy.xml point at (``link.target``,
 ``redundancy.master_host``); per replicated tier a ClusterIP Service that spreads users over it.
 """
@@ -27,6 +27,7 @@ from emitter.targets.kubernetes.metadata import (
     Workload,
     gateways_selector,
     network_label,
+    node_selector,
     object_meta,
     selector_labels,
     stack_labels,
@@ -80,20 +81,23 @@ def services(stack: Stack, workloads: tuple[Workload, ...]) -> list[V1Service]:
                 )
             )
         else:
-            found.append(
+            # One Service per node, named like the gateway (and the Compose service): a pair's
+            # `<master>` selects its ordinal-0 pod, `<backup>` its ordinal-1 pod.
+            found.extend(
                 V1Service(
                     api_version="v1",
                     kind="Service",
-                    metadata=object_meta(workload.template.name, labels),
+                    metadata=object_meta(gateway.name, labels),
                     spec=V1ServiceSpec(
                         type="ClusterIP",
                         # The backup's redundancy link must not wait for the master's readiness,
                         # and the backup's own readiness waits for that link.
                         publish_not_ready_addresses=True,
                         ports=_ports(GATEWAY_PORTS),
-                        selector=selector,
+                        selector=node_selector(workload, ordinal),
                     ),
                 )
+                for ordinal, gateway in enumerate(workload.gateways)
             )
     return found
 

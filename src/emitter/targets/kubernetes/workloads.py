@@ -1,8 +1,10 @@
-"""StatefulSets: one per single gateway (the master and the backup are two), one per
-replicated tier (``replicas: N``, pods ``<role>-0`` .. ``<role>-<N-1>``).
+"""StatefulSets: one per single gateway, one per master/backup pair (two replicas: ordinal 0
+the master, ordinal 1 the backup; see ``metadata.Workload``), one per replicated tier
+(``replicas: N``, pods ``<role>-0`` .. ``<role>-<N-1>``).
 
 Every pod seeds its data volume in an init container (the stack's own image, as the gateway's
-uid), then runs the gateway with the same environment the Compose target gives it. With
+uid), then runs the gateway with the same environment the Compose target gives it, through the
+start script that re-asserts a pair member's role on every container start. With
 ``transport: ssl`` the init container also installs the StatefulSet's cert-manager keystore and
 the stack CA (``certificates.py``) into the data volume, on every start.
 """
@@ -17,7 +19,6 @@ from kubernetes.client.models import (
     V1EnvVar,
     V1EnvVarSource,
     V1ExecAction,
-    V1HTTPGetAction,
     V1KeyToPath,
     V1LabelSelector,
     V1ObjectFieldSelector,
@@ -37,6 +38,7 @@ from kubernetes.client.models import (
     V1StatefulSet,
     V1StatefulSetPersistentVolumeClaimRetentionPolicy,
     V1StatefulSetSpec,
+    V1StatefulSetUpdateStrategy,
     V1Volume,
     V1VolumeMount,
     V1VolumeResourceRequirements,
@@ -44,17 +46,17 @@ from kubernetes.client.models import (
 )
 
 from emitter import image
-from emitter.ir import Gateway, Stack
+from emitter.ir import Stack
 from emitter.resolve import HEAP_PERCENT
 from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes import certificates, configuration
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
     GATEWAY_NETWORK_ANNOTATION,
+    POD_INDEX_LABEL,
     Workload,
     object_meta,
     pair_labels,
-    pair_of,
     pod_labels,
     selector_labels,
     workload_labels,
@@ -71,6 +73,7 @@ KEYSTORE_PASSWORD_VOLUME = "gateway-network-keystore-password"
 SEED_CONTAINER = "seed-data-volume"
 GATEWAY_CONTAINER = "gateway"
 POD_NAME = "POD_NAME"
+POD_INDEX = "POD_INDEX"
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
 PLAIN_LINK_NOTE = "plain link without SSL, demo only (see docs/security.md)"
 PORTS = (("http", image.HTTP_PORT), ("https", image.HTTPS_PORT), ("gan", image.GAN_SSL_PORT))
@@ -102,8 +105,12 @@ def stateful_set(
         spec=V1StatefulSetSpec(
             service_name=workload.headless_service,
             replicas=len(workload.gateways),
-            # Ordered start would bring up 1000 spokes one after the other, for hours.
+            # Ordered start would bring up 1000 spokes one after the other, for hours. A pair
+            # keeps the ordered default: the backup is created once the master is ready.
             pod_management_policy="Parallel" if workload.replicated else None,
+            # Spelled out because a pair depends on it: one pod at a time, the backup (highest
+            # ordinal) first, the master only once the new backup is ready.
+            update_strategy=V1StatefulSetUpdateStrategy(type="RollingUpdate"),
             # The selector is immutable once applied: only labels that never change (name and
             # instance) go in it; everything else may change with the stack.
             selector=V1LabelSelector(match_labels=selector_labels(workload)),
@@ -124,7 +131,7 @@ def pod_template(
     scripts: configuration.Scripts,
 ) -> V1PodTemplateSpec:
     gateway = workload.template
-    annotations = {CHECKSUM_ANNOTATION: configuration.checksum(gateway, scripts)}
+    annotations = {CHECKSUM_ANNOTATION: configuration.checksum(stack, workload, scripts)}
     if stack.transport is TransportName.PLAIN:
         annotations[GATEWAY_NETWORK_ANNOTATION] = PLAIN_LINK_NOTE
     resources = V1ResourceRequirements(
@@ -148,11 +155,11 @@ def pod_template(
                 seccomp_profile=V1SeccompProfile(type="RuntimeDefault"),
             ),
             termination_grace_period_seconds=60,
-            affinity=pair_anti_affinity(stack, gateway, options),
-            init_containers=[seed_container(stack, gateway, resources)],
+            affinity=pair_anti_affinity(stack, workload, options),
+            init_containers=[seed_container(stack, workload, resources)],
             containers=[gateway_container(stack, workload, resources)],
             volumes=[
-                configuration.configuration_volume(gateway, scripts),
+                configuration.configuration_volume(stack, workload, scripts),
                 _secret_volume(PASSWORD_VOLUME, stack.admin_password_secret, [PASSWORD_KEY]),
                 *certificate_volumes(stack, workload),
             ],
@@ -217,8 +224,32 @@ def _environment(variables: dict[str, str]) -> list[V1EnvVar]:
     return [V1EnvVar(name=name, value=value) for name, value in sorted(variables.items())]
 
 
+def _pod_index() -> V1EnvVar:
+    return V1EnvVar(
+        name=POD_INDEX,
+        value_from=V1EnvVarSource(
+            field_ref=V1ObjectFieldSelector(
+                api_version="v1", field_path=f"metadata.labels['{POD_INDEX_LABEL}']"
+            )
+        ),
+    )
+
+
+def _node_environment(workload: Workload, variables: dict[str, str]) -> list[V1EnvVar]:
+    """A container's environment. A pair's pods pick their own files by pod index, which
+    Kubernetes substitutes for ``$(POD_INDEX)``: that works only for a variable defined
+    earlier in the list, so POD_INDEX comes first."""
+    if not workload.paired:
+        return _environment(variables)
+    return [_pod_index(), *_environment(variables)]
+
+
+def _redundancy_file(workload: Workload) -> str | None:
+    return configuration.redundancy_file(f"$({POD_INDEX})") if workload.paired else None
+
+
 def seed_container(
-    stack: Stack, gateway: Gateway, resources: V1ResourceRequirements
+    stack: Stack, workload: Workload, resources: V1ResourceRequirements
 ) -> V1Container:
     # Runs as the pod's uid 2003, so the script skips its root-only chown: fsGroup owns the volume.
     mounts = [
@@ -240,7 +271,9 @@ def seed_container(
         name=SEED_CONTAINER,
         image=stack.image,
         command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
-        env=_environment(image.seed_environment(gateway, certificate_files(stack))),
+        env=_node_environment(
+            workload, image.seed_environment(_redundancy_file(workload), certificate_files(stack))
+        ),
         resources=resources,
         security_context=_container_security(),
         volume_mounts=mounts,
@@ -264,9 +297,13 @@ def system_name(stack: Stack, workload: Workload) -> str:
 def gateway_container(
     stack: Stack, workload: Workload, resources: V1ResourceRequirements
 ) -> V1Container:
-    gateway = workload.template
-    variables = image.environment(stack, gateway)
-    environment = _environment(variables)
+    variables = configuration.common_environment(stack, workload)
+    variables.update(image.node_environment(_redundancy_file(workload)))
+    if workload.paired:
+        variables[configuration.NODE_ENVIRONMENT] = (
+            f"{image.SCRIPTS_DIR}/{configuration.environment_file(f'$({POD_INDEX})')}"
+        )
+    environment = _node_environment(workload, variables)
     if workload.replicated:
         environment.append(
             V1EnvVar(
@@ -288,6 +325,7 @@ def gateway_container(
     return V1Container(
         name=GATEWAY_CONTAINER,
         image=stack.image,
+        command=image.start_command(),
         args=arguments,
         env=environment,
         ports=[
@@ -296,20 +334,12 @@ def gateway_container(
         ],
         resources=resources,
         security_context=_container_security(),
-        # First boot (commissioning, module start) takes minutes: the other probes wait for it.
-        startup_probe=V1Probe(
-            http_get=V1HTTPGetAction(path="/StatusPing", port="http"),
-            period_seconds=10,
-            failure_threshold=60,
-        ),
-        # Restart only a gateway that stopped answering at all.
-        liveness_probe=_exec_probe(
-            image.health_command("live"), period_seconds=20, timeout_seconds=5, failure_threshold=3
-        ),
-        # Ready once RUNNING and, in a pair, active or in sync: a backup turns ready only
-        # when it has paired, so `kubectl get pods` shows whether the pair formed.
+        # Readiness only, no liveness or startup probe: a gateway that is starting, syncing
+        # from its master or restoring a backup is slow to answer for minutes, and a restart
+        # then only starts it over (image.health_command). Ready means RUNNING and, in a pair,
+        # in its own role and paired: `kubectl get pods` shows whether the pair formed.
         readiness_probe=_exec_probe(
-            image.health_command("ready"), period_seconds=10, timeout_seconds=5
+            image.health_command(), period_seconds=10, timeout_seconds=5, failure_threshold=3
         ),
         volume_mounts=[
             V1VolumeMount(name=DATA_VOLUME, mount_path=image.DATA_DIR),
@@ -343,14 +373,13 @@ def _exec_probe(
 
 
 def pair_anti_affinity(
-    stack: Stack, gateway: Gateway, options: KubernetesSpec
+    stack: Stack, workload: Workload, options: KubernetesSpec
 ) -> V1Affinity | None:
     """Keep a pair's master and backup off the same node: one node failure must not take both."""
-    pair = pair_of(stack, gateway)
-    if pair is None:
+    if not workload.paired:
         return None
     term = V1PodAffinityTerm(
-        label_selector=V1LabelSelector(match_labels=pair_labels(stack, pair[0])),
+        label_selector=V1LabelSelector(match_labels=pair_labels(stack, workload.template)),
         topology_key=HOSTNAME_TOPOLOGY,
     )
     if options.pair_anti_affinity == "required":
