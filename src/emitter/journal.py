@@ -313,9 +313,9 @@ def commit(root: Root, steps: list[Step], contents: dict[int, bytes]) -> None:
                 scratch.mark_committed()
         except OSError as exc:
             _roll_back_or_explain(scratch, done, exc)
-            where = f" ({scratch.root.path / done[-1].path})" if done else ""
+            where = scratch.root.path / done[-1].path if done else scratch.root.path
             raise CommitFailed(
-                f"cannot write {scratch.root.path}{where}: {exc.strerror or exc}; "
+                f"cannot write {where}: {exc.strerror or exc}; "
                 "nothing was changed (every file is back as it was)"
             ) from exc
         except BaseException as exc:
