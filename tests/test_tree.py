@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emitter import journal, tree
+from emitter import scratch, tree
 from emitter.diagnostics import EmitterError
 from emitter.tree import MANIFEST, OutputConflict, diff_tree, write_tree
 
@@ -92,17 +92,17 @@ def test_an_interrupt_while_staging_leaves_the_old_tree(
 ) -> None:
     write_tree(tmp_path, {"a.yaml": "old\n"})
     before = read_tree(tmp_path)
-    real_stage = journal.Scratch.stage
+    real_stage = scratch.Scratch.stage
 
-    def interrupted(self: journal.Scratch, slot: int, data: bytes) -> None:
+    def interrupted(self: scratch.Scratch, slot: int, data: bytes) -> None:
         if data == b"b\n":
             raise KeyboardInterrupt
         real_stage(self, slot, data)
 
-    monkeypatch.setattr(journal.Scratch, "stage", interrupted)
+    monkeypatch.setattr(scratch.Scratch, "stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_tree(tmp_path, {"a.yaml": "new\n", "b.yaml": "b\n"})
-    monkeypatch.setattr(journal.Scratch, "stage", real_stage)
+    monkeypatch.setattr(scratch.Scratch, "stage", real_stage)
     assert read_tree(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "a.yaml"], "no scratch left"
 

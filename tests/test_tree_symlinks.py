@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from emitter.journal import SCRATCH_PREFIX
+from emitter.scratch import SCRATCH_PREFIX
 
 from .support.emits import (
     NEW_STACK,

@@ -22,10 +22,10 @@ Order of operations and why each fsync:
 
 1. Stage every new file in ``new/`` and fsync each one and ``new/``: the journal may only
    name contents that are on disk.
-2. Write ``journal.tmp``, fsync it, rename it to ``journal``, fsync the scratch directory.
-   From here recovery knows the commit exists. Before this rename the scratch directory is
-   unreferenced and may simply be deleted.
-3. Run the steps with SIGINT and SIGTERM held. Any error rolls back at once (undo in reverse).
+2. Hold SIGINT and SIGTERM. Write ``journal.tmp``, fsync it, rename it to ``journal``, fsync
+   the scratch directory. From here recovery knows the commit exists. Before this rename the
+   scratch directory is unreferenced and may simply be deleted.
+3. Run the steps. Any error rolls back at once (undo in reverse).
 4. fsync every directory the steps touched, then rename ``journal`` -> ``committed`` and fsync
    the scratch directory: the commit point. A signal that arrived meanwhile is taken back
    before this point and the commit is rolled back instead.
@@ -37,151 +37,38 @@ directory with ``committed`` is finished (delete it); with ``journal`` it is rol
 every step; then unlink the journal and fsync *before* deleting ``new/``, because undoing a
 ``place`` moves the tree's file back into an empty ``new/`` slot and must never run again once
 slots are deleted). Every step and its undo check what is on disk first, so running them twice,
-or after a crash half-way through either, is harmless.
+or after a crash half-way through either, is harmless. A crash before the commit point thus
+gives back the old tree, one after it the new tree. Recovery rolls back rather than forward so
+that an interrupted emit never appears to have succeeded; the user runs it again.
+
+Files whose bytes do not change are not in the journal at all. The whole emit, recovery
+included, holds the root's ``flock`` (``outdir.Root.lock``): a second emit waits for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import os
-import secrets
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from emitter.diagnostics import EmitterError
 from emitter.interrupts import deliver, held
 from emitter.outdir import Root
+from emitter.scratch import (
+    COMMITTED,
+    JOURNAL,
+    Scratch,
+    Step,
+    scratch_directories,
+)
 
-SCRATCH_PREFIX = ".ignition-stack-scratch-"
-JOURNAL = "journal"
-COMMITTED = "committed"
-FILE_MODE = 0o644
-DIRECTORY_MODE = 0o755
-_VERSION = 1
-
-Op = Literal["park", "mkdir", "place", "rmdir"]
-
-
-@dataclass(frozen=True)
-class Step:
-    op: Op
-    path: str
-    slot: int = -1
-    mode: int = DIRECTORY_MODE  # rmdir: the mode to restore on undo
-
-    def encode(self) -> list[object]:
-        return [self.op, self.path, self.slot, self.mode]
+__all__ = ["CommitFailed", "Recovery", "commit", "recover"]
 
 
 class CommitFailed(EmitterError):
     """A commit failed and was rolled back (or will be by the next emit)."""
-
-
-def _errno_ok(exc: OSError, *codes: int) -> bool:
-    return exc.errno in codes
-
-
-class Scratch:
-    """One commit's scratch directory in the root."""
-
-    def __init__(self, root: Root, name: str) -> None:
-        self.root = root
-        self.name = name
-
-    @classmethod
-    def create(cls, root: Root) -> Scratch:
-        name = SCRATCH_PREFIX + secrets.token_hex(4)
-        os.mkdir(name, 0o700, dir_fd=root.fd)
-        scratch = cls(root, name)
-        for sub in ("new", "old"):
-            root.directory(f"{name}/{sub}", create_mode=0o700)
-        return scratch
-
-    def stage(self, slot: int, data: bytes) -> None:
-        fd = self.root.directory(f"{self.name}/new")
-        assert fd is not None
-        out = os.open(
-            str(slot),
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            FILE_MODE,
-            dir_fd=fd,
-        )
-        try:
-            os.fchmod(out, FILE_MODE)  # whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
-            os.fsync(out)
-        finally:
-            os.close(out)
-
-    def write_journal(self, steps: list[Step]) -> None:
-        self.root.sync(f"{self.name}/new")  # the staged files' names, before the journal
-        fd = self.root.directory(self.name)
-        assert fd is not None
-        text = json.dumps({"version": _VERSION, "steps": [s.encode() for s in steps]})
-        out = os.open(
-            f"{JOURNAL}.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600, dir_fd=fd
-        )
-        try:
-            os.write(out, text.encode("utf-8"))
-            os.fsync(out)
-        finally:
-            os.close(out)
-        os.rename(f"{JOURNAL}.tmp", JOURNAL, src_dir_fd=fd, dst_dir_fd=fd)
-        os.fsync(fd)
-
-    def mark_committed(self) -> None:
-        fd = self.root.directory(self.name)
-        os.rename(JOURNAL, COMMITTED, src_dir_fd=fd, dst_dir_fd=fd)
-        os.fsync(fd)  # type: ignore[arg-type]
-
-    def drop_marker(self, marker: str) -> None:
-        fd = self.root.directory(self.name)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(marker, dir_fd=fd)
-        os.fsync(fd)  # type: ignore[arg-type]
-
-    def read_steps(self, marker: str) -> list[Step]:
-        fd = self.root.directory(self.name)
-        assert fd is not None
-        out = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-        with os.fdopen(out, "rb") as handle:
-            data = json.loads(handle.read().decode("utf-8"))
-        if data.get("version") != _VERSION:
-            raise EmitterError(
-                f"{self.root.path / self.name}/{marker} was written by another version of "
-                "ignition-stack; finish the emit with that version"
-            )
-        return [Step(op, path, slot, mode) for op, path, slot, mode in data["steps"]]
-
-    def marker(self) -> str | None:
-        names = set(self.root.listdir(self.name))
-        for marker in (COMMITTED, JOURNAL):
-            if marker in names:
-                return marker
-        return None
-
-    def delete(self) -> None:
-        """Remove the scratch directory; only ever called once no marker references it."""
-        for sub in ("new", "old"):
-            relative = f"{self.name}/{sub}"
-            fd = self.root.directory(relative)
-            if fd is not None:
-                for entry in self.root.listdir(relative):
-                    os.unlink(entry, dir_fd=fd)
-                self.root.forget(relative)
-                os.rmdir(sub, dir_fd=self.root.directory(self.name))
-        fd = self.root.directory(self.name)
-        if fd is not None:
-            for entry in self.root.listdir(self.name):
-                os.unlink(entry, dir_fd=fd)
-        self.root.forget(self.name)
-        os.rmdir(self.name, dir_fd=self.root.fd)
 
 
 def _parent(scratch: Scratch, step: Step) -> tuple[int, str]:
@@ -194,15 +81,8 @@ def _parent(scratch: Scratch, step: Step) -> tuple[int, str]:
     return parent, name
 
 
-def _slots(scratch: Scratch, sub: str) -> int:
-    fd = scratch.root.directory(f"{scratch.name}/{sub}")
-    if fd is None:
-        raise FileNotFoundError(errno.ENOENT, "No such directory", f"{scratch.name}/{sub}")
-    return fd
-
-
 def _park(scratch: Scratch, step: Step, undo: bool) -> None:
-    old = _slots(scratch, "old")
+    old = scratch.slots("old")
     slot = str(step.slot)
     parked = _exists(old, slot)
     if not undo and not parked:
@@ -214,7 +94,7 @@ def _park(scratch: Scratch, step: Step, undo: bool) -> None:
 
 
 def _place(scratch: Scratch, step: Step, undo: bool) -> None:
-    new = _slots(scratch, "new")
+    new = scratch.slots("new")
     slot = str(step.slot)
     staged = _exists(new, slot)
     if not undo and staged:
@@ -247,7 +127,7 @@ def _rmdir(scratch: Scratch, step: Step, undo: bool) -> None:
         os.rmdir(name, dir_fd=parent)
     except OSError as exc:
         # Gone already (a repeated step), or someone put a file there: keep it.
-        if not _errno_ok(exc, errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
+        if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST):
             raise
 
 
@@ -286,24 +166,39 @@ def roll_back(scratch: Scratch, steps: list[Step]) -> None:
         _ACTIONS[step.op](scratch, step, True)
     _sync(scratch, steps)
     scratch.drop_marker(JOURNAL)
-    scratch.delete()
+    with contextlib.suppress(OSError):
+        scratch.delete()  # unreferenced now: if this fails, the next emit removes it
+
+
+def _unchanged(root: Root, exc: OSError, path: str = "") -> CommitFailed:
+    where = root.path / path if path else root.path
+    return CommitFailed(
+        f"cannot write {where}: {exc.strerror or exc}; "
+        "nothing was changed (every file is back as it was)"
+    )
 
 
 def commit(root: Root, steps: list[Step], contents: dict[int, bytes]) -> None:
     """Run one commit: stage ``contents`` (by slot), journal ``steps``, run them."""
-    scratch = Scratch.create(root)
+    try:
+        scratch = Scratch.create(root)
+    except OSError as exc:
+        raise _unchanged(root, exc) from exc
     try:
         for slot, data in contents.items():
             scratch.stage(slot, data)
-        scratch.write_journal(steps)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             scratch.delete()
+        if isinstance(exc, OSError):
+            raise _unchanged(root, exc) from exc
         raise
+    # From the journal on, a signal must not leave the commit half-done: hold both.
     with held() as signals:
         done: list[Step] = []
         signum: int | None = None
         try:
+            scratch.write_journal(steps)
             for step in steps:
                 done.append(step)  # a step that fails half-way is undone too (undo checks)
                 _ACTIONS[step.op](scratch, step, False)
@@ -313,11 +208,7 @@ def commit(root: Root, steps: list[Step], contents: dict[int, bytes]) -> None:
                 scratch.mark_committed()
         except OSError as exc:
             _roll_back_or_explain(scratch, done, exc)
-            where = scratch.root.path / done[-1].path if done else scratch.root.path
-            raise CommitFailed(
-                f"cannot write {where}: {exc.strerror or exc}; "
-                "nothing was changed (every file is back as it was)"
-            ) from exc
+            raise _unchanged(root, exc, done[-1].path if done else "") from exc
         except BaseException as exc:
             _roll_back_or_explain(scratch, done, exc)
             raise
@@ -327,7 +218,7 @@ def commit(root: Root, steps: list[Step], contents: dict[int, bytes]) -> None:
         deliver(signum)  # now that the previous tree is back
     with contextlib.suppress(OSError):
         scratch.drop_marker(COMMITTED)
-        scratch.delete()  # leftovers are removed by the next emit
+        scratch.delete()  # if this fails, the next emit removes the leftovers
 
 
 def _roll_back_or_explain(scratch: Scratch, done: list[Step], cause: BaseException | None) -> None:
@@ -350,16 +241,6 @@ class Recovery:
     leftovers: list[str] = field(default_factory=list)  # scratch nothing references
 
 
-def scratch_directories(root: Root) -> list[Scratch]:
-    return [
-        Scratch(root, name)
-        for name in sorted(root.listdir(""))
-        if name.startswith(SCRATCH_PREFIX)
-        and (found := root.lstat(name)) is not None
-        and stat.S_ISDIR(found.st_mode)
-    ]
-
-
 def recover(root: Root, *, remove_leftovers: bool) -> Recovery:
     """Finish or roll back every interrupted commit in ``root`` (the lock must be held);
     delete unreferenced scratch directories too if ``remove_leftovers``, else list them."""
@@ -368,7 +249,13 @@ def recover(root: Root, *, remove_leftovers: bool) -> Recovery:
         for scratch in scratch_directories(root):
             marker = scratch.marker()
             if marker == JOURNAL:
-                roll_back(scratch, scratch.read_steps(JOURNAL))
+                try:
+                    roll_back(scratch, scratch.read_steps(JOURNAL))
+                except OSError as exc:
+                    raise CommitFailed(
+                        f"cannot roll back the interrupted emit in {root.path} "
+                        f"({exc.strerror or exc}); fix that and run `ignition-stack emit` again"
+                    ) from exc
                 found.rolled_back += 1
             elif marker == COMMITTED:
                 scratch.drop_marker(COMMITTED)

@@ -17,9 +17,9 @@ from pathlib import Path
 from emitter.diagnostics import EmitterError
 from emitter.documents import post_setup
 from emitter.ir import Stack
-from emitter.journal import SCRATCH_PREFIX
 from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
+from emitter.scratch import SCRATCH_PREFIX
 from emitter.spec import dump_stack
 from emitter.tree import write_trees
 from emitter.yamlio import dump_yaml

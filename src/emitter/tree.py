@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from emitter.journal import DIRECTORY_MODE, Recovery, Step, commit, recover
+from emitter.journal import Recovery, commit, recover
 from emitter.outdir import OutputConflict, Root
+from emitter.scratch import DIRECTORY_MODE, Step
 
 MANIFEST = ".ignition-stack-files"
 _MANIFEST_HEADER = (

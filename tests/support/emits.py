@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emitter.cli import main
-from emitter.journal import SCRATCH_PREFIX
+from emitter.scratch import SCRATCH_PREFIX
 
 from .validators import missing_tool
 
