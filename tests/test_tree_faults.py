@@ -135,6 +135,7 @@ def test_sigkill_anywhere_leaves_the_old_or_the_new_tree(
     ("action", "exit_code", "message"),
     [
         ("error=EIO", 1, "Input/output error; nothing was changed"),
+        ("error=ENOSPC", 1, "No space left on device; nothing was changed"),
         ("signal=SIGINT", 130, "interrupted"),
         ("signal=SIGTERM", 143, "interrupted (SIGTERM)"),
     ],
