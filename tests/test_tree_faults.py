@@ -26,6 +26,7 @@ from .support.emits import (
     trace_emit,
     tree_hash,
 )
+from .support.validators import missing_tool
 
 
 @dataclass
@@ -214,7 +215,7 @@ def test_leftover_scratch_is_drift_and_the_next_emit_removes_it(
 def test_created_projects_git_ignore_scratch(tmp_path: Path) -> None:
     git = shutil.which("git")
     if git is None:
-        pytest.skip("git is not installed")
+        missing_tool("git is not installed; it checks the created project's .gitignore")
     assert run_cli("create", "demo", "--arch", "basic", "-o", tmp_path).exit_code == 0
     project = tmp_path / "demo"
     stray = project / "targets" / f"{SCRATCH_PREFIX}0123abcd" / "old" / "3"
