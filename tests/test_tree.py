@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from emitter import tree
+from emitter import scratch, tree
+from emitter.diagnostics import EmitterError
 from emitter.tree import MANIFEST, OutputConflict, diff_tree, write_tree
 
 from .conftest import read_tree
@@ -64,19 +67,20 @@ def test_a_failure_mid_write_leaves_the_old_tree_byte_identical(
     write_tree(tmp_path, {"a.yaml": "old a\n", "b/c.yaml": "old c\n", "d.yaml": "old d\n"})
     (tmp_path / "mine.txt").write_text("user\n")
     before = read_tree(tmp_path)
-    real_replace = Path.replace
+    real_rename = os.rename
     calls = {"count": 0}
 
-    def failing_replace(self: Path, target: str | os.PathLike[str]) -> Path:
+    def failing_rename(*args: Any, **kwargs: Any) -> None:
         calls["count"] += 1
         if calls["count"] == 5:  # part-way through committing the new tree
-            raise OSError("disk full")
-        return real_replace(self, target)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_rename(*args, **kwargs)
 
-    monkeypatch.setattr(Path, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(os, "rename", failing_rename)
+    with pytest.raises(EmitterError, match="No space left on device; nothing was changed"):
         write_tree(tmp_path, {"a.yaml": "new a\n", "b/c.yaml": "new c\n", "e/f.yaml": "new f\n"})
-    monkeypatch.setattr(Path, "replace", real_replace)
+    monkeypatch.setattr(os, "rename", real_rename)
+    assert calls["count"] > 5, "the rollback renamed the parked files back"
     assert read_tree(tmp_path) == before
     assert not any(p.name.startswith(".ignition-stack-scratch") for p in tmp_path.iterdir()), (
         "no scratch left"
@@ -88,18 +92,19 @@ def test_an_interrupt_while_staging_leaves_the_old_tree(
 ) -> None:
     write_tree(tmp_path, {"a.yaml": "old\n"})
     before = read_tree(tmp_path)
-    real_write = Path.write_bytes
+    real_stage = scratch.Scratch.stage
 
-    def interrupted(self: Path, data: bytes) -> int:
-        if self.name == "b.yaml":
+    def interrupted(self: scratch.Scratch, slot: int, data: bytes) -> None:
+        if data == b"b\n":
             raise KeyboardInterrupt
-        return real_write(self, data)
+        real_stage(self, slot, data)
 
-    monkeypatch.setattr(Path, "write_bytes", interrupted)
+    monkeypatch.setattr(scratch.Scratch, "stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_tree(tmp_path, {"a.yaml": "new\n", "b.yaml": "b\n"})
-    monkeypatch.setattr(Path, "write_bytes", real_write)
+    monkeypatch.setattr(scratch.Scratch, "stage", real_stage)
     assert read_tree(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST, "a.yaml"], "no scratch left"
 
 
 def test_file_modes_do_not_depend_on_umask(tmp_path: Path) -> None:

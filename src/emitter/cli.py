@@ -1,6 +1,6 @@
 """The command line. One exception boundary (``main``) turns every error into a short message
-and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error. No traceback
-reaches a user.
+and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error, 130 interrupted
+by SIGINT (Ctrl-C), 143 by SIGTERM. No traceback reaches a user.
 """
 
 import os
@@ -13,6 +13,7 @@ import typer
 
 from emitter import __version__
 from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
+from emitter.interrupts import Interrupted, signals_raise
 from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
@@ -229,40 +230,58 @@ def schema() -> None:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    with signals_raise():
+        try:
+            code = _run(argv)
+        except (KeyboardInterrupt, Interrupted) as exc:  # outside the command, e.g. at exit
+            code = _interrupted(exc)
+    sys.exit(code)
+
+
+def _interrupted(exc: BaseException) -> int:
+    """SIGINT and SIGTERM end the same way: whatever was being written was rolled back."""
+    stopped = exc if isinstance(exc, Interrupted) else Interrupted()
+    print(stopped.message, file=sys.stderr)
+    return stopped.exit_code
+
+
+def _run(argv: list[str] | None) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="ignition-stack", standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Exit, typer.Abort) as exc:
+        # typer turns Ctrl-C into a silent Exit(130); EOF at a wizard prompt is an Abort.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted(exc.__cause__)
+        if isinstance(exc, typer.Exit):
+            return exc.exit_code
         print("aborted", file=sys.stderr)
-        sys.exit(130)
+        return 130
     except typer.TyperException as exc:  # usage errors: unknown option, bad value (exit 2)
         show = getattr(exc, "show", None)
         if callable(show):
             show()
         else:
             print(f"ignition-stack: {exc}", file=sys.stderr)
-        sys.exit(getattr(exc, "exit_code", 2))
+        return int(getattr(exc, "exit_code", 2))
     except StackInvalid as exc:
         _print_diagnostics(exc.diagnostics)
         print(f"ignition-stack: stack is invalid ({exc})", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except UsageError as exc:
         _print_diagnostics(exc.diagnostics)
         if not exc.diagnostics:
             print(f"ignition-stack: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except EmitterError as exc:
         print(f"ignition-stack: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        return exc.exit_code
+    except (KeyboardInterrupt, Interrupted) as exc:
+        return _interrupted(exc)
     except OSError as exc:  # the disk said no: unwritable, missing or occupied path
         where = f" {exc.filename}" if exc.filename else ""
         print(f"ignition-stack: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
-        sys.exit(1)
+        return 1
     except Exception as exc:  # a bug: say so in one line; IGNITION_STACK_DEBUG=1 shows the trace
         if os.environ.get("IGNITION_STACK_DEBUG") == "1":
             raise
@@ -271,5 +290,5 @@ def main(argv: list[str] | None = None) -> NoReturn:
             "with the command and stack file (IGNITION_STACK_DEBUG=1 shows the traceback)",
             file=sys.stderr,
         )
-        sys.exit(1)
-    sys.exit(result if isinstance(result, int) else 0)
+        return 1
+    return result if isinstance(result, int) else 0

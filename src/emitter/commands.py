@@ -10,12 +10,13 @@ from typing import Any
 from emitter import rules
 from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import Diagnostic, EmitterError, UsageError
+from emitter.journal import Recovery
 from emitter.pipeline import Resolved, prepare, render
-from emitter.project import create_project, target_directory
+from emitter.project import TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
 from emitter.targets import drift_notes, target_names
-from emitter.tree import Drift, diff_tree, read_manifest, write_tree
+from emitter.tree import Drift, inspect_trees, read_manifest, write_trees
 
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
@@ -154,14 +155,25 @@ def create_command(
         print(f"      cd {directory} && docker compose up -d")
 
 
-def _output_directories(
-    stack_file: Path, targets: tuple[str, ...], out: Path | None
-) -> dict[str, Path]:
+@dataclass(frozen=True)
+class Layout:
+    """Where an emit writes: one root it owns (locked, journaled) and a directory per target
+    below it (``""``: the root itself)."""
+
+    root: Path
+    subdirectories: dict[str, str]
+
+    def directory(self, target: str) -> Path:
+        sub = self.subdirectories[target]
+        return self.root / sub if sub else self.root
+
+
+def _layout(stack_file: Path, targets: tuple[str, ...], out: Path | None) -> Layout:
     if out is None:
-        return {name: target_directory(stack_file.parent, name) for name in targets}
+        return Layout(stack_file.parent / TARGETS, {name: name for name in targets})
     if len(targets) == 1:
-        return {targets[0]: out}
-    return {name: out / name for name in targets}
+        return Layout(out, {targets[0]: ""})
+    return Layout(out, {name: name for name in targets})
 
 
 def emit_command(
@@ -192,26 +204,47 @@ def _emit(
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
     _warn(resolved.warnings)
     emissions = render(resolved, targets)
-    directories = _output_directories(stack_file, targets, out)
+    layout = _layout(stack_file, targets, out)
+    trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
     if check:
-        drifted = False
+        inspection = inspect_trees(layout.root, trees)
+        _report_recovery(layout.root, inspection.recovery)
+        drifted = bool(inspection.recovery.leftovers)
+        if drifted:
+            print(
+                f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
+                f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
+            )
         for name, emission in emissions.items():
-            drift = diff_tree(directories[name], emission.files)
+            directory = layout.directory(name)
+            drift = inspection.drifts[layout.subdirectories[name]]
             if not drift.clean:
                 drifted = True
-                notes = _change_notes(name, directories[name], emission.files)
-                print(_drift_report(name, directories[name], drift, full_diff, notes))
+                notes = _change_notes(name, directory, emission.files)
+                print(_drift_report(name, directory, drift, full_diff, notes))
             else:
-                print(f"{name}: {directories[name]} is up to date")
+                print(f"{name}: {directory} is up to date")
         if drifted:
             raise DriftFound()
         return
     for name, emission in emissions.items():
-        for note in _change_notes(name, directories[name], emission.files):
+        for note in _change_notes(name, layout.directory(name), emission.files):
             print(f"notice: {note}", file=sys.stderr)
-        removed = write_tree(directories[name], emission.files)
+    written = write_trees(layout.root, trees)
+    _report_recovery(layout.root, written.recovery)
+    for name, emission in emissions.items():
+        removed = written.removed[layout.subdirectories[name]]
         note = f", removed {len(removed)} stale" if removed else ""
-        print(f"{name}: wrote {len(emission.files)} files to {directories[name]}{note}")
+        print(f"{name}: wrote {len(emission.files)} files to {layout.directory(name)}{note}")
+
+
+def _report_recovery(root: Path, recovery: Recovery) -> None:
+    """Say that an earlier, interrupted emit was resolved (on stderr: it is not this run's
+    output, and --check's stdout stays the drift report)."""
+    if recovery.rolled_back:
+        print(f"ignition-stack: rolled back an interrupted emit in {root}", file=sys.stderr)
+    if recovery.finished:
+        print(f"ignition-stack: finished an interrupted emit in {root}", file=sys.stderr)
 
 
 def _change_notes(name: str, directory: Path, files: dict[str, str]) -> list[str]:

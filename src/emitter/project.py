@@ -19,19 +19,20 @@ from emitter.documents import post_setup
 from emitter.ir import Stack
 from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
+from emitter.scratch import SCRATCH_PREFIX
 from emitter.spec import dump_stack
-from emitter.tree import write_tree
+from emitter.tree import write_trees
 from emitter.yamlio import dump_yaml
 
 STACK_FILE = "stack.yaml"
 PASSWORD_FILE = "secrets/gateway-admin-password"
 GITIGNORE = (
-    "# The admin password written once by `ignition-stack create`; never commit it.\nsecrets/\n"
+    "# The admin password written once by `ignition-stack create`; never commit it.\n"
+    "secrets/\n"
+    "# Left only by an interrupted `ignition-stack emit`; the next emit removes it.\n"
+    f"{SCRATCH_PREFIX}*\n"
 )
-
-
-def target_directory(root: Path, target: str) -> Path:
-    return root / "targets" / target
+TARGETS = "targets"
 
 
 def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True) -> dict[str, str]:
@@ -88,9 +89,9 @@ def create_project(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             written.append(relative)
+        write_trees(staging / TARGETS, {name: e.files for name, e in emissions.items()})
         for name, emission in emissions.items():
-            write_tree(target_directory(staging, name), emission.files)
-            written.extend(f"targets/{name}/{path}" for path in emission.files)
+            written.extend(f"{TARGETS}/{name}/{path}" for path in emission.files)
         if "compose" in targets:
             _write_password(staging / PASSWORD_FILE)
             written.append(PASSWORD_FILE)

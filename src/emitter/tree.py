@@ -1,36 +1,34 @@
-"""The only module that touches the output directory.
+"""The only module that decides what changes in an output directory.
 
-An emitted tree is a mapping of relative POSIX paths to text. ``write_tree`` writes it so that
-nothing is lost: every path stays inside the output directory, files the emitter did not write
-(an overlay, a user's README) are never touched, a file it does not own is never overwritten,
-and the whole change is committed with renames that are rolled back on failure, so an error or
-an interrupt leaves the previous tree byte-identical. ``diff_tree`` is the same comparison,
-in memory, for ``emit --check``.
+An emitted tree is a mapping of relative POSIX paths to text. ``write_trees`` writes the trees
+of one emit (one per target) below one *root* so that nothing is lost: every path stays inside
+its directory (resolved without following symlinks, see ``outdir``), files the emitter did not
+write (an overlay, a user's README) are never touched, a file it does not own is never
+overwritten, files whose bytes do not change are left alone, and all directories change in one
+journaled commit (``journal``) under the root's lock: an error, an interrupt or a kill leaves
+the previous trees byte-identical or, once recovered by the next emit, the new ones.
+``inspect_trees`` is the same comparison, in memory, for ``emit --check``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import signal
-import tempfile
-from collections.abc import Iterator, Mapping
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from emitter.diagnostics import EmitterError
+from emitter.journal import Recovery, commit, recover
+from emitter.outdir import OutputConflict, Root
+from emitter.scratch import DIRECTORY_MODE, Step
 
 MANIFEST = ".ignition-stack-files"
 _MANIFEST_HEADER = (
     "# Files written by ignition-stack; it rewrites or removes only these.\n"
     "# Regenerate with `ignition-stack emit`; do not edit.\n"
 )
-FILE_MODE = 0o644
-DIRECTORY_MODE = 0o755
 
-
-class OutputConflict(EmitterError):
-    """The emitter would overwrite a file it does not own, or leave its directory."""
+__all__ = ["MANIFEST", "Drift", "OutputConflict", "diff_tree", "inspect_trees", "write_trees"]
 
 
 def check_relative_path(path: str) -> PurePosixPath:
@@ -49,10 +47,21 @@ def check_relative_path(path: str) -> PurePosixPath:
     return pure
 
 
+def _join(sub: str, path: str) -> str:
+    return f"{sub}/{path}" if sub else path
+
+
 def read_manifest(directory: Path) -> set[str]:
-    try:
-        text = (directory / MANIFEST).read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError):
+    root = Root.open(directory)
+    if root is None:
+        return set()
+    with root:
+        return _owned(root, "")
+
+
+def _owned(root: Root, sub: str) -> set[str]:
+    text = _read_text(root, _join(sub, MANIFEST))
+    if text is None:
         return set()
     return {line for line in text.splitlines() if line and not line.startswith("#")}
 
@@ -61,24 +70,20 @@ def render_manifest(paths: set[str]) -> str:
     return _MANIFEST_HEADER + "".join(f"{path}\n" for path in sorted(paths))
 
 
-def _ensure_inside(directory: Path, relative: PurePosixPath) -> Path:
-    """The on-disk path, refusing symlinked parents that would lead outside ``directory``."""
-    target = directory.joinpath(*relative.parts)
-    current = directory
-    for part in relative.parts[:-1]:
-        current = current / part
-        if current.is_symlink():
-            raise OutputConflict(f"refusing to write through symlink {current}")
-    if target.is_symlink():
-        raise OutputConflict(f"refusing to replace symlink {target}")
-    return target
-
-
-def _read_text(path: Path) -> str | None:
+def _read_text(root: Root | None, relative: str) -> str | None:
+    data = None if root is None else root.read(relative)
     try:
-        return path.read_text(encoding="utf-8")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, UnicodeDecodeError):
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
         return None
+
+
+def _expected(files: Mapping[str, str]) -> dict[str, str]:
+    for path in files:
+        check_relative_path(path)
+    if MANIFEST in files:
+        raise OutputConflict(f"{MANIFEST} is reserved for the emitter's own record")
+    return {**files, MANIFEST: render_manifest(set(files))}
 
 
 @dataclass
@@ -96,18 +101,45 @@ class Drift:
         return not (self.added or self.removed or self.changed or self.conflicts)
 
 
+@dataclass
+class Inspection:
+    """What ``emit --check`` found: each tree's drift, and what recovery did or left."""
+
+    drifts: dict[str, Drift]
+    recovery: Recovery
+
+
 def diff_tree(directory: Path, files: Mapping[str, str]) -> Drift:
     """What ``write_tree(directory, files)`` would change, without changing anything."""
-    owned = read_manifest(directory)
-    expected_tree = {**files, MANIFEST: render_manifest(set(files))}
+    root = Root.open(directory)
+    if root is None:
+        return _diff(None, "", files)
+    with root:
+        return _diff(root, "", files)
+
+
+def inspect_trees(root_path: Path, trees: Mapping[str, Mapping[str, str]]) -> Inspection:
+    """Recover an interrupted emit (taking the lock), then diff each tree (key: the directory
+    below the root, ``""`` for the root); unreferenced scratch is reported, not removed."""
+    root = Root.open(root_path)
+    if root is None:
+        return Inspection({sub: _diff(None, sub, f) for sub, f in trees.items()}, Recovery())
+    with root:
+        root.lock()
+        recovery = recover(root, remove_leftovers=False)
+        return Inspection({sub: _diff(root, sub, f) for sub, f in trees.items()}, recovery)
+
+
+def _diff(root: Root | None, sub: str, files: Mapping[str, str]) -> Drift:
+    if root is not None:
+        root.directory(sub)  # a symlinked or blocked directory is an error, as for emit
+    owned = set() if root is None else _owned(root, sub)
     drift = Drift()
-    for path in sorted(expected_tree):
-        target = directory.joinpath(*check_relative_path(path).parts)
-        current = _read_text(target)
-        expected = expected_tree[path]
+    for path, expected in sorted(_expected(files).items()):
+        current = _read_text(root, _join(sub, path))
         if current == expected:
             continue
-        if current is None and not target.exists():
+        if root is None or root.lstat(_join(sub, path)) is None:
             drift.added.append(path)
             drift.diffs[path] = _unified("/dev/null", f"b/{path}", "", expected)
         elif path in owned or path == MANIFEST:
@@ -116,10 +148,11 @@ def diff_tree(directory: Path, files: Mapping[str, str]) -> Drift:
         else:
             drift.conflicts.append(path)
     for path in sorted(owned - set(files)):
-        stale = directory.joinpath(*check_relative_path(path).parts)
-        if stale.is_file():
+        full = _join(sub, str(check_relative_path(path)))
+        found = None if root is None else root.lstat(full)
+        if found is not None and stat.S_ISREG(found.st_mode):
             drift.removed.append(path)
-            drift.diffs[path] = _unified(f"a/{path}", "/dev/null", _read_text(stale) or "", "")
+            drift.diffs[path] = _unified(f"a/{path}", "/dev/null", _read_text(root, full) or "", "")
     return drift
 
 
@@ -134,18 +167,12 @@ def _unified(before_name: str, after_name: str, before: str, after: str) -> str:
     )
 
 
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while renames commit, so an interrupt cannot split the tree."""
-    if hasattr(signal, "pthread_sigmask"):
-        blocked = {signal.SIGINT, signal.SIGTERM}
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-        try:
-            yield
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    else:  # pragma: no cover - non-POSIX
-        yield
+@dataclass
+class Written:
+    """What ``write_trees`` did: per tree the stale paths it removed; what recovery did."""
+
+    removed: dict[str, list[str]]
+    recovery: Recovery
 
 
 def write_tree(directory: Path, files: Mapping[str, str]) -> list[str]:
@@ -153,92 +180,128 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> list[str]:
 
     Returns the paths it removed because an earlier emit wrote them and this one does not.
     """
-    checked = {path: check_relative_path(path) for path in files}
-    if MANIFEST in files:
-        raise OutputConflict(f"{MANIFEST} is reserved for the emitter's own record")
-    directory.mkdir(parents=True, exist_ok=True)
-    owned = read_manifest(directory)
-
-    conflicts = []
-    for path, relative in checked.items():
-        target = _ensure_inside(directory, relative)
-        if target.is_dir():
-            conflicts.append(f"{path} (a directory is in the way)")
-        elif target.exists() and path not in owned and _read_text(target) != files[path]:
-            conflicts.append(path)
-    if conflicts:
-        raise OutputConflict(
-            f"refusing to overwrite file(s) in {directory} that ignition-stack did not write: "
-            + ", ".join(sorted(conflicts))
-            + "; move them away or emit into another directory (--out)"
-        )
-
-    stale = sorted(path for path in owned - set(files) if (directory / path).is_file())
-    for path in stale:
-        _ensure_inside(directory, check_relative_path(path))
-
-    contents = dict(files)
-    contents[MANIFEST] = render_manifest(set(files))
-    with tempfile.TemporaryDirectory(prefix=".ignition-stack-scratch-", dir=directory) as scratch:
-        staging = Path(scratch) / "new"
-        previous = Path(scratch) / "old"
-        # Stage every file first: a failure here has not touched the tree at all.
-        for path, text in contents.items():
-            staged = staging / path
-            staged.parent.mkdir(parents=True, exist_ok=True)
-            staged.write_bytes(text.encode("utf-8"))
-            staged.chmod(FILE_MODE)
-        _commit(directory, staging, previous, sorted(contents), stale)
-    _prune_empty_directories(directory, stale)
-    return stale
+    return write_trees(directory, {"": files}).removed[""]
 
 
-def _commit(
-    directory: Path, staging: Path, previous: Path, paths: list[str], stale: list[str]
-) -> None:
-    moved_out: list[str] = []  # old files parked in ``previous``
-    moved_in: list[str] = []  # new files now in the tree
-    created_directories: list[Path] = []
-    with _interrupts_deferred():
-        try:
-            for path in stale:
-                _park(directory, previous, path)
-                moved_out.append(path)
-            for path in paths:
-                target = directory / path
-                for parent in reversed(target.relative_to(directory).parents[:-1]):
-                    absolute = directory / parent
-                    if not absolute.exists():
-                        absolute.mkdir(mode=DIRECTORY_MODE)
-                        absolute.chmod(DIRECTORY_MODE)
-                        created_directories.append(absolute)
-                if target.exists():
-                    _park(directory, previous, path)
-                    moved_out.append(path)
-                (staging / path).replace(target)
-                moved_in.append(path)
-        except BaseException:
-            for path in reversed(moved_in):
-                with contextlib.suppress(OSError):
-                    (directory / path).unlink()
-            for path in reversed(moved_out):
-                (previous / path).replace(directory / path)
-            for created in reversed(created_directories):
-                with contextlib.suppress(OSError):
-                    created.rmdir()
-            raise
+def write_trees(root_path: Path, trees: Mapping[str, Mapping[str, str]]) -> Written:
+    """Write every tree (key: its directory below ``root_path``, ``""`` for the root itself)
+    in one commit; see ``journal`` for the protocol."""
+    expected = {sub: _expected(files) for sub, files in trees.items()}
+    for sub in trees:
+        if sub:
+            check_relative_path(sub)
+    with Root.create(root_path) as root:
+        root.lock()
+        recovery = recover(root, remove_leftovers=True)
+        plan = _Plan(root)
+        for sub, files in expected.items():
+            plan.add_tree(sub, files)
+        plan.raise_conflicts()
+        plan.prune()
+        if plan.steps:
+            commit(root, plan.steps, plan.contents)
+        return Written(plan.removed, recovery)
 
 
-def _park(directory: Path, previous: Path, path: str) -> None:
-    parked = previous / path
-    parked.parent.mkdir(parents=True, exist_ok=True)
-    (directory / path).replace(parked)
+class _Plan:
+    """The steps that turn the trees on disk into the emitted ones."""
 
+    def __init__(self, root: Root) -> None:
+        self.root = root
+        self.parks: list[Step] = []
+        self.mkdirs: list[Step] = []
+        self.places: list[Step] = []
+        self.rmdirs: list[Step] = []
+        self.contents: dict[int, bytes] = {}
+        self.removed: dict[str, list[str]] = {}
+        self.conflicts: dict[str, list[str]] = {}
+        self._stale: set[str] = set()
+        self._kept: set[str] = set()  # directories that hold a file after the commit
+        self._made: set[str] = set()
+        self._old_slots = 0
 
-def _prune_empty_directories(directory: Path, removed: list[str]) -> None:
-    for path in removed:
-        for parent in PurePosixPath(path).parents:
-            if str(parent) == ".":
-                break
-            with contextlib.suppress(OSError):
-                (directory / parent).rmdir()  # only succeeds when empty
+    @property
+    def steps(self) -> list[Step]:
+        return self.parks + self.mkdirs + self.places + self.rmdirs
+
+    def add_tree(self, sub: str, files: dict[str, str]) -> None:
+        root = self.root
+        root.directory(sub)  # refuse a symlinked or blocked target directory up front
+        owned = _owned(root, sub)
+        for path, text in sorted(files.items()):
+            full = _join(sub, path)
+            found = root.lstat(full)
+            data = text.encode("utf-8")
+            self._keep(full)
+            if found is None:
+                self._make_parents(full)
+            elif stat.S_ISLNK(found.st_mode):
+                raise OutputConflict(f"refusing to replace symlink {root.path / full}")
+            elif stat.S_ISDIR(found.st_mode):
+                self.conflicts.setdefault(sub, []).append(f"{path} (a directory is in the way)")
+                continue
+            elif root.read(full) == data:
+                continue  # unchanged (or an identical file, adopted): nothing to write
+            elif path not in owned and path != MANIFEST:
+                self.conflicts.setdefault(sub, []).append(path)
+                continue
+            else:
+                self._park(full)
+            slot = len(self.contents)
+            self.contents[slot] = data
+            self.places.append(Step("place", full, slot=slot))
+        self.removed[sub] = []
+        for path in sorted(owned - set(files)):
+            full = _join(sub, str(check_relative_path(path)))
+            found = root.lstat(full)
+            if found is not None and stat.S_ISLNK(found.st_mode):
+                raise OutputConflict(f"refusing to replace symlink {root.path / full}")
+            if found is not None and stat.S_ISREG(found.st_mode):
+                self._park(full)
+                self._stale.add(full)
+                self.removed[sub].append(path)
+
+    def _park(self, full: str) -> None:
+        self.parks.append(Step("park", full, slot=self._old_slots))
+        self._old_slots += 1
+
+    def _keep(self, full: str) -> None:
+        for parent in PurePosixPath(full).parents:
+            self._kept.add(str(parent))
+
+    def _make_parents(self, full: str) -> None:
+        for parent in reversed(PurePosixPath(full).parents[:-1]):
+            name = str(parent)
+            if name not in self._made and self.root.lstat(name) is None:
+                self._made.add(name)
+                self.mkdirs.append(Step("mkdir", name, mode=DIRECTORY_MODE))
+
+    def raise_conflicts(self) -> None:
+        if self.conflicts:
+            raise OutputConflict(
+                "; ".join(
+                    f"refusing to overwrite file(s) in {self.root.path / sub} that "
+                    f"ignition-stack did not write: {', '.join(sorted(paths))}"
+                    for sub, paths in self.conflicts.items()
+                )
+                + "; move them away or emit into another directory (--out)"
+            )
+
+    def prune(self) -> None:
+        """Remove directories that only held stale files (deepest first); never a target's."""
+        candidates = {
+            str(parent)
+            for full in self._stale
+            for parent in PurePosixPath(full).parents
+            if str(parent) != "." and str(parent) not in self.removed
+        }
+        gone = set(self._stale)
+        for directory in sorted(candidates, key=lambda d: (-d.count("/"), d)):
+            if directory in self._kept:
+                continue
+            entries = self.root.listdir(directory)
+            if all(_join(directory, entry) in gone for entry in entries):
+                found = self.root.lstat(directory)
+                assert found is not None
+                self.rmdirs.append(Step("rmdir", directory, mode=stat.S_IMODE(found.st_mode)))
+                gone.add(directory)
