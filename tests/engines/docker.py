@@ -113,7 +113,10 @@ def _requirements() -> tuple[str, str, str, Path]:
     """dockerd, docker, docker-compose and the base tarball, or skip/fail with the reason."""
     if os.geteuid() != 0:
         missing_tool("the Docker engine tests start their own dockerd, which needs root")
-    dockerd, docker = shutil.which("dockerd"), shutil.which("docker")
+    dockerd = shutil.which("dockerd")
+    # The client packaged with this dockerd (docker.io puts both in /usr), else any on PATH.
+    packaged = Path(dockerd).parent.parent / "bin" / "docker" if dockerd else None
+    docker = str(packaged) if packaged and packaged.is_file() else shutil.which("docker")
     if dockerd is None or docker is None:
         missing_tool(
             "dockerd/docker are not installed (tests/tools/install-docker.sh installs docker.io)"

@@ -417,7 +417,9 @@ class Gateway:
         self.version = os.environ.get("STANDIN_VERSION") or os.environ.get(
             "IGNITION_VERSION", "8.3"
         )
-        self.started = time.monotonic()
+        # Every time reading goes through clock, so unit tests can drive it.
+        self.clock = time.monotonic
+        self.started = self.clock()
         self.startup_seconds = float(os.environ.get("STANDIN_STARTUP_SECONDS", "30")) * self.scale
         self.lock = threading.Lock()
         self.tls: Tls | None = None
@@ -442,12 +444,12 @@ class Gateway:
         return max(3 * self.ping, self.seconds(r.ping_rate_ms * r.ping_max_missed))
 
     def running(self) -> bool:
-        return time.monotonic() - self.started >= self.startup_seconds
+        return self.clock() - self.started >= self.startup_seconds
 
     # --- what /system/gwinfo reports (facts §9) ---
     def redundancy_view(self) -> dict[str, str]:
         role = self.redundancy.role
-        now = time.monotonic()
+        now = self.clock()
         if role == "Independent":
             # A gateway outside a pair reports Independent and Active (community gwinfo captures).
             return {"RedundancyStatus": role, "RedundantNodeActiveStatus": "Active"}
@@ -536,7 +538,7 @@ class Gateway:
         with self.lock:
             self.incoming[f"{peer_id}/{transport}"] = Peer(
                 name, str(request.get("role")), str(request.get("version")), transport,
-                certificate, time.monotonic(),
+                certificate, self.clock(),
             )  # fmt: skip
         return 200, {"name": self.args.name, "role": self.redundancy.role, "version": self.version}
 
@@ -579,7 +581,7 @@ class Gateway:
                 with self.lock:
                     peer = result.get("peer") or {}
                     if result["connected"] and peer.get("role") == "Master":
-                        self.master_seen = time.monotonic()
+                        self.master_seen = self.clock()
                         self.master_version = str(peer.get("version"))
                     self.link = {**result, "host": r.host, "port": r.port, "transport": transport}
             time.sleep(self.ping)
@@ -596,7 +598,7 @@ class Gateway:
 
     def report(self) -> dict[str, Any]:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             return {
                 "standin": True,
                 "uid": os.getuid(),
@@ -673,8 +675,21 @@ def handler_for(gateway: Gateway, transport: str) -> type[BaseHTTPRequestHandler
     return Handler
 
 
-def serve(server: ThreadingHTTPServer) -> None:
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def start(gateway: Gateway, address: str = "") -> list[ThreadingHTTPServer]:
+    """Serve HTTP (status pages, plain link) and the TLS Gateway Network port; start the
+    outgoing and redundancy links. Returns the servers (tests bind them to 127.0.0.1:0)."""
+    assert gateway.tls is not None and gateway.tls.server is not None
+    ThreadingHTTPServer.daemon_threads = True
+    http = ThreadingHTTPServer((address, gateway.settings.http_port), handler_for(gateway, "plain"))
+    gan = ThreadingHTTPServer((address, gateway.settings.gan_port), handler_for(gateway, "ssl"))
+    gan.socket = gateway.tls.server.wrap_socket(gan.socket, server_side=True)
+    for server in (http, gan):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    if gateway.settings.network_enabled and gateway.settings.outgoing:
+        threading.Thread(target=gateway.outgoing_loop, daemon=True).start()
+    if gateway.redundancy.role == "Backup" and gateway.settings.network_enabled:
+        threading.Thread(target=gateway.redundancy_loop, daemon=True).start()
+    return [http, gan]
 
 
 def main(argv: list[str]) -> int:
@@ -695,16 +710,7 @@ def main(argv: list[str]) -> int:
         f"test double of the Ignition gateway {gateway.version}: name {args.name}, role "
         f"{redundancy.role}, keystore {gateway.tls.source}, time scale {gateway.scale}"
     )
-    ThreadingHTTPServer.daemon_threads = True
-    serve(ThreadingHTTPServer(("", settings.http_port), handler_for(gateway, "plain")))
-    tls_server = ThreadingHTTPServer(("", settings.gan_port), handler_for(gateway, "ssl"))
-    assert gateway.tls.server is not None
-    tls_server.socket = gateway.tls.server.wrap_socket(tls_server.socket, server_side=True)
-    serve(tls_server)
-    if settings.network_enabled and settings.outgoing:
-        threading.Thread(target=gateway.outgoing_loop, daemon=True).start()
-    if redundancy.role == "Backup" and settings.network_enabled:
-        threading.Thread(target=gateway.redundancy_loop, daemon=True).start()
+    start(gateway)
     while True:
         time.sleep(3600)
 
