@@ -236,6 +236,11 @@ def test_a_backup_without_its_master_never_turns_healthy(
         # Active with an Unknown redundant state (a split brain once the master comes up).
         eventually(lambda: _assert_fields(docker, backup, RedundantNodeActiveStatus="Active"), 20)
         never_healthy(docker, backup, SETTLE_SECONDS)
+        # Its master comes up late: the backup stands down (masterrecoverymode Automatic)
+        # and the pair turns healthy.
+        up_wait(docker, project, "basic-plain (late master)")
+        info = gwinfo(docker, backup)
+        assert (info["RedundantNodeActiveStatus"], info["RedundantState"]) == ("Cold", "Good")
     finally:
         down(docker, project)
 
