@@ -456,6 +456,8 @@ class Gateway:
         if role == "Master":
             backups = [p for p in self.incoming.values() if p.role == "Backup"]
             recent = [p for p in backups if now - p.seen <= self.lost_after]
+            # Without a connected backup the stand-in says Unknown (the real value in that case
+            # is not documented); Good/Incompatible follow the backup's version (facts §9).
             state = "Unknown"
             if recent:
                 state = "Good" if recent[-1].version == self.version else "Incompatible"
@@ -469,6 +471,8 @@ class Gateway:
             # Master recovery "Automatic": the backup stands down once the master is back
             # (IA docs "Setting Up Redundancy", facts §1.2 masterrecoverymode).
             if self.went_active and self.redundancy.recovery == "Manual":
+                # Manual recovery keeps the backup in charge. Not modelled: the master standing
+                # by in that case (it always reports Active here); no stack sets Manual.
                 activity = "Active"
             else:
                 # A standby reports its standby activity level, Cold or Warm (facts §1.2
@@ -492,6 +496,9 @@ class Gateway:
                 activity = "Active"
                 self.went_active = True
             else:
+                # Before it decides: "Undecided" (an activity level of the Ignition SDK; not
+                # confirmed on /system/gwinfo), or still standing by while a lost master may
+                # come back within the failover timeout.
                 activity = (
                     "Undecided" if self.master_seen is None else self.redundancy.standby_level
                 )
