@@ -225,9 +225,15 @@ def docker_engine() -> Iterator[DockerEngine]:
     dockerd, docker, compose, base = _requirements()
     directory = Path(tempfile.mkdtemp(prefix="ignition-stack-dockerd-"))
     env = {**os.environ, "DOCKER_HOST": f"unix://{directory}/docker.sock", "DOCKER_BUILDKIT": "0"}
-    env.pop("DOCKER_CONTEXT", None)
-    env.pop("COMPOSE_FILE", None)
-    pid = _start_dockerd(dockerd, directory, env, docker)
+    # Settings of the caller's own Docker/Compose use must not leak into the projects.
+    for name in ("DOCKER_CONTEXT", "DOCKER_CONFIG", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
+                 "COMPOSE_PROFILES", "IGNITION_STACK_ADMIN_PASSWORD_FILE"):  # fmt: skip
+        env.pop(name, None)
+    try:
+        pid = _start_dockerd(dockerd, directory, env, docker)
+    except BaseException:
+        _remove(directory)
+        raise
     engine = DockerEngine(directory, docker, compose, DEFAULT_IMAGE, env)
     try:
         base_tag = f"ignition-stack-test/base:{base.stem}"
