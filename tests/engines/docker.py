@@ -51,6 +51,11 @@ class DockerEngine:
     compose_binary: str
     image: str
     env: dict[str, str] = field(default_factory=dict)
+    pid: int = 0  # dockerd's; its network namespace holds the published ports
+
+    def in_network(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run ``argv`` in dockerd's network namespace (where published ports listen)."""
+        return self._run(["nsenter", "-t", str(self.pid), "-n", *argv], None, False, timeout, None)
 
     def docker(
         self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None
@@ -234,7 +239,7 @@ def docker_engine() -> Iterator[DockerEngine]:
     except BaseException:
         _remove(directory)
         raise
-    engine = DockerEngine(directory, docker, compose, DEFAULT_IMAGE, env)
+    engine = DockerEngine(directory, docker, compose, DEFAULT_IMAGE, env, pid)
     try:
         base_tag = f"ignition-stack-test/base:{base.stem}"
         _timed("docker import of the base image", engine, "import", str(base), base_tag)

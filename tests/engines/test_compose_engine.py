@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ..conftest import Result
 from .docker import MEASUREMENTS, DockerEngine
@@ -183,6 +184,13 @@ def test_created_project_comes_up_paired_and_goes_away(
                 assert (row["State"], row["ExitCode"]) == ("exited", 0), row
         containers = gateways(docker, project)
         assert case.role in containers and f"{case.role}-backup" in containers
+        # Each gateway's published HTTP port (stack.yaml http_port) answers on loopback.
+        stack = yaml.safe_load((project / "stack.yaml").read_text(encoding="utf-8"))
+        ports = {g["name"]: g["http_port"] for g in stack["gateways"]}
+        assert set(ports) == set(containers)
+        for name, port in ports.items():
+            ping = docker.in_network("curl", "-fsS", f"http://127.0.0.1:{port}/StatusPing")
+            assert ping.stdout == '{"state":"RUNNING"}', (name, port, ping.stderr)
         for service, container in containers.items():
             check_gateway(docker, service, container, case)
         master = gwinfo(docker, containers[case.role])

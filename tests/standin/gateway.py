@@ -654,7 +654,9 @@ def handler_for(gateway: Gateway, transport: str) -> type[BaseHTTPRequestHandler
             if transport == "plain" and self.path == "/StatusPing":
                 # {"state":"RUNNING"} once up (facts §2.3; kcollins-img HEALTHCHECK greps it).
                 state = "RUNNING" if gateway.running() else "STARTING"
-                self.send(200, json.dumps({"state": state}), "application/json")
+                self.send(
+                    200, json.dumps({"state": state}, separators=(",", ":")), "application/json"
+                )
             elif transport == "plain" and self.path == "/system/gwinfo":
                 self.send(200, gateway.gwinfo())
             elif transport == "plain" and self.path == "/standin/report":
