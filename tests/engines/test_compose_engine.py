@@ -227,7 +227,9 @@ def never_healthy(docker: DockerEngine, container: str, seconds: float) -> str:
         health = docker.docker(
             "inspect", "--format", "{{.State.Health.Status}}", container
         ).stdout.strip()
-        assert health != "healthy", f"{container} turned healthy"
+        if health == "healthy":
+            info = gwinfo(docker, container)
+            pytest.fail(f"{container} turned healthy while reporting {info}", pytrace=False)
         time.sleep(1)
     return health
 
