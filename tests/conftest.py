@@ -12,6 +12,8 @@ import pytest
 
 from emitter.cli import main
 
+pytest_plugins = ["tests.engines.docker"]  # the private Docker engine (real-engine tests)
+
 GOLDEN = Path(__file__).parent / "golden"
 
 

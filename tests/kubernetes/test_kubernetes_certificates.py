@@ -470,7 +470,7 @@ def test_longest_names_fit_cert_manager_and_x509() -> None:
         assert len(item["spec"]["commonName"].encode()) <= 64
         for name in item["spec"].get("dnsNames", []):
             assert all(len(label) <= 63 for label in name.split("."))
-    assert cert_manager.validate_cert_manager_objects(documents, VERSIONS[-1]) == 5
+    assert cert_manager.validate_cert_manager_objects(documents, VERSIONS[-1]) == 4
 
 
 def test_golden_cert_manager_files_say_what_they_need() -> None:

@@ -27,3 +27,5 @@ if [ ! -d "$crds" ]; then
   mkdir -p "$crds.partial" && cp "$module"/deploy/crds/crd-*.yaml "$crds.partial/" && mv "$crds.partial" "$crds"
 fi
 echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION"
+# The Docker engine and the cached Debian base image of the Compose engine tests (root only).
+tests/tools/install-docker.sh
