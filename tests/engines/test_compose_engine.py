@@ -261,12 +261,16 @@ def test_a_master_whose_role_did_not_take_is_not_healthy(
     project = create(cli, tmp_path, PAIR)
     try:
         run_once(docker, project, "gateway-bootstrap")
-        # The seeded role is lost (e.g. a restored backup or a hand-edited volume).
-        docker.docker(
-            "run", "--rm", "--network=none", "--entrypoint=rm", "-v", "plant_gateway-data:/data",
-            docker.image, "/data/redundancy.xml",
+        # The start script re-asserts the seeded role on every start, so the role can only
+        # fail to take in the gateway itself: the stand-in is told to ignore the file.
+        override = project / "ignore-redundancy.yaml"
+        override.write_text(
+            "services:\n  gateway:\n    environment:\n      STANDIN_IGNORE_REDUNDANCY_XML: '1'\n"
+        )
+        docker.compose(
+            project, "-f", "targets/compose/compose.yaml", "-f", override.name,
+            "--project-directory", "targets/compose", "up", "-d", "--no-deps", "gateway",
         )  # fmt: skip
-        docker.compose(project, "up", "-d", "--no-deps", "gateway")
         master = gateways(docker, project)["gateway"]
         eventually(lambda: _assert_fields(docker, master, RedundancyStatus="Independent"), 20)
         never_healthy(docker, master, SETTLE_SECONDS)

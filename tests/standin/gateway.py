@@ -287,6 +287,11 @@ class Redundancy:
 def read_redundancy() -> Redundancy:
     """Keys and defaults of facts §1.2; read once at start, like the real gateway."""
     path = DATA / "redundancy.xml"
+    if os.environ.get("STANDIN_IGNORE_REDUNDANCY_XML") == "1":
+        # A test knob, not gateway behaviour: a gateway that does not take the seeded file
+        # (an image that reads it from elsewhere) runs Independent, which is what it reports.
+        log("STANDIN_IGNORE_REDUNDANCY_XML=1: not reading data/redundancy.xml")
+        return Redundancy(problem="ignored (STANDIN_IGNORE_REDUNDANCY_XML)")
     if not path.exists():
         return Redundancy(problem="no data/redundancy.xml")
     try:
