@@ -27,6 +27,9 @@ FIRST_HTTP_PORT = 9088
 MAX_INTEGER = 2**63 - 1
 MAX_INTEGER_TEXT = 70
 UNKNOWN_KEY = "unknown key"
+# The number of a Kubernetes quantity (storage size, CPU): Kubernetes caps any quantity at
+# 2^63-1 instead of refusing it, so more digits than that would silently mean something else.
+QUANTITY_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,9})?"
 # Longer than any preview (so a previewed key keeps its text), short enough for one line.
 KEY_PREVIEW = 80
 OUT_OF_RANGE = "the numbers of a stack file fit in 64 bits"
@@ -90,7 +93,7 @@ class KubernetesSpec(_Model):
 
     storage_size: str = Field(
         default="3Gi",
-        pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$",
+        pattern=rf"^{QUANTITY_NUMBER}(Ki|Mi|Gi|Ti)$",
         description="Size of each gateway's data volume claim.",
     )
     storage_class: str | None = Field(
@@ -99,10 +102,10 @@ class KubernetesSpec(_Model):
         description="Storage class of the data volumes; cluster default when unset.",
     )
     cpu_request: str = Field(
-        default="500m", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU request per gateway."
+        default="500m", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU request per gateway."
     )
     cpu_limit: str = Field(
-        default="2", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU limit per gateway."
+        default="2", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU limit per gateway."
     )
     web_access_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = (
         Field(
@@ -205,7 +208,7 @@ class _StrictLoader(yaml.SafeLoader):
         text = str(self.construct_scalar(node))
         if len(text.replace("_", "").lstrip("+-")) <= MAX_INTEGER_TEXT:
             value = self.construct_yaml_int(node)
-            if abs(value) <= MAX_INTEGER:
+            if -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
                 return value
         return OutOfRange(text, node.start_mark)
 
