@@ -118,6 +118,41 @@ def test_huge_numbers_anywhere_are_diagnostics(placed: tuple[str, bool]) -> None
         assert re.search(r"^error IS002 .*64 bits", result.stderr, re.MULTILINE)
 
 
+TAGS = ["!!int", "!!float", "!!bool", "!!timestamp", "!!null", "!!str", "!!binary"]
+COLLECTION_TAGS = ["!!set", "!!map", "!!seq", "!!omap", "!!pairs"]
+
+
+@st.composite
+def tagged_values(draw: st.DrawFn) -> str:
+    """YAML text whose tag (explicit, or implied like a date's) may not fit its value."""
+    scalar = st.text(alphabet="0123456789abex:-_.+ ", max_size=12)  # no quote or backslash
+    return draw(
+        st.one_of(
+            st.tuples(st.sampled_from(TAGS), scalar).map(lambda pair: f'{pair[0]} "{pair[1]}"'),
+            st.tuples(
+                st.sampled_from(COLLECTION_TAGS), st.sampled_from(["[1]", "{a: 1}", "[{a: 1}]"])
+            ).map(" ".join),
+            st.from_regex(
+                r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}( [0-9]{1,2}:[0-9]{2}:[0-9]{2})?", fullmatch=True
+            ),
+        )
+    )
+
+
+@SETTINGS
+@given(stacks(), tagged_values(), st.data())
+def test_tagged_values_are_read_or_diagnosed(spec: Any, value: str, data: st.DataObject) -> None:
+    """Some tagged values are fine (`!!str "3"` as a count); none may crash the tool."""
+    document: Any = yaml.safe_load(dump_stack(prepare(spec).explicit))
+    target = data.draw(st.sampled_from([document, document["kubernetes"], *document["gateways"]]))
+    target[data.draw(st.sampled_from(sorted(target)))] = PLACEHOLDER
+    result = dry_run_text(yaml.safe_dump(document, sort_keys=False).replace(PLACEHOLDER, value))
+    assert "internal error" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    if result.exit_code != 0:
+        assert_refused_with_a_diagnostic(result)
+
+
 # --- files too large, endless, or not files ----------------------------------------------------
 
 

@@ -150,6 +150,27 @@ def test_the_largest_valid_numbers_still_work(cli: Cli, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ('!!int "abc"', ("'abc' is not a valid !!int",)),
+        ('!!int ""', ("is not a valid !!int",)),
+        ('!!float ""', ("is not a valid !!float",)),
+        ("!!bool maybe", ("'maybe' is not a valid !!bool",)),
+        ("!!timestamp soon", ("is not a valid !!timestamp",)),
+        ("2001-13-45", ("'2001-13-45' is not a valid !!timestamp",)),  # implicitly a date
+        ("!!set [1]", ("expected a mapping, but found a sequence",)),
+        ("!!map [1]", ("expected a mapping, but found a sequence",)),
+    ],
+)
+def test_a_value_its_tag_cannot_hold_is_IS001(
+    cli: Cli, tmp_path: Path, value: str, words: tuple[str, ...]
+) -> None:
+    result = run_stack(cli, tmp_path, f"name: plant\narchitecture: scale-out\nfrontends: {value}\n")
+    assert_diagnostic(result, "IS001", "", "not valid YAML", "line 3", *words, "fix the YAML")
+    assert_no_crash(result)
+
+
 # --- files too large, endless, or not files --------------------------------------------------
 
 

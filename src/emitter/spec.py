@@ -27,6 +27,7 @@ FIRST_HTTP_PORT = 9088
 MAX_INTEGER = 2**63 - 1
 MAX_INTEGER_TEXT = 70
 UNKNOWN_KEY = "unknown key"
+YAML_HINT = "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example"
 # The number of a Kubernetes quantity (storage size, CPU): Kubernetes caps any quantity at
 # 2^63-1 instead of refusing it, so more digits than that would silently mean something else.
 QUANTITY_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,9})?"
@@ -187,7 +188,25 @@ class _StrictLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # PyYAML's constructors raise plain Python errors for text their tag cannot hold
+        # (`!!int abc`, `!!float ""`, `!!bool x`, a timestamp like 2001-13-45): a YAML error.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            value = f" {preview(str(node.value))!r}" if isinstance(node.value, str) else ""
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the {node.id}{value} is not a valid {_short_tag(node.tag)}",
+                node.start_mark,
+            ) from None
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):  # `!!set [1]`, `!!map [1]`
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found a {node.id}", node.start_mark
+            )
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -211,6 +230,10 @@ class _StrictLoader(yaml.SafeLoader):
             if -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
                 return value
         return OutOfRange(text, node.start_mark)
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 _StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_bounded_int)
@@ -277,13 +300,18 @@ def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
                     "IS001",
                     "",
                     f"{source} is not valid YAML{where}: {problem}",
-                    "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example",
+                    YAML_HINT,
                 )
             ]
         ) from None
     except RecursionError:
         raise StackInvalid(
             [error("IS001", "", f"{source} nests too deeply to be a stack file")]
+        ) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # A tagged value construct_object could not place (PyYAML fills some in later).
+        raise StackInvalid(
+            [error("IS001", "", f"{source} holds a value YAML cannot read: {exc}", YAML_HINT)]
         ) from None
     numbers = _out_of_range(data)
     if not isinstance(data, dict):
