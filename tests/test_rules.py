@@ -443,7 +443,7 @@ def test_shared_volume_is_IS120(cli: Cli, tmp_path: Path) -> None:
     ("field", "value"),
     [("memory_mb", 4096), ("networks", ["gateways", "elsewhere"])],
 )
-def test_pair_nodes_that_differ_are_IS121(
+def test_pair_nodes_that_differ_are_IS123(
     cli: Cli, tmp_path: Path, field: str, value: object
 ) -> None:
     """Both nodes of a pair run the same gateway (one StatefulSet on Kubernetes)."""
@@ -451,7 +451,7 @@ def test_pair_nodes_that_differ_are_IS121(
     gateway(data, "gateway-backup")[field] = value
     assert_diagnostic(
         run_stack(cli, tmp_path, data),
-        "IS121",
+        "IS123",
         f"gateways[1].{field}",
         "differs from its master 'gateway'",
     )
@@ -463,7 +463,7 @@ def test_pair_nodes_may_differ_in_port_and_volume(cli: Cli, tmp_path: Path) -> N
     gateway(data, "gateway-backup")["volume"] = "elsewhere"
     result = run_stack(cli, tmp_path, data)
     assert result.exit_code == 0, result.stderr
-    assert "IS121" not in result.stderr
+    assert "IS123" not in result.stderr
 
 
 def test_every_problem_is_reported_together(cli: Cli, tmp_path: Path) -> None:

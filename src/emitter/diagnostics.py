@@ -49,6 +49,13 @@ def warning(code: str, path: str, message: str, hint: str = "") -> Diagnostic:
     return Diagnostic(code, Severity.WARNING, path, message, hint)
 
 
+def preview(text: str, limit: int = 60) -> str:
+    """``text`` for a message: whole, or its ends and its length when it is too long."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}...{text[-8:]} ({len(text)} characters)"
+
+
 def has_errors(diagnostics: list[Diagnostic] | tuple[Diagnostic, ...]) -> bool:
     return any(d.severity is Severity.ERROR for d in diagnostics)
 

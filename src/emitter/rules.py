@@ -11,11 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 
 from emitter.architectures import ARCHITECTURES, Architecture
-from emitter.diagnostics import Diagnostic, Severity, error, warning
+from emitter.diagnostics import Diagnostic, Severity, error, preview, warning
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
+from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
-from emitter.spec import StackSpec
+from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.vocabulary import Edition, NodeRole, TransportName
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
@@ -92,6 +93,41 @@ def edge_role_problem(
 
 def _stack_name(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
     problem = stack_name_problem(spec.name)
+    if problem:
+        yield problem
+
+
+def image_problem(image: str) -> Diagnostic | None:
+    """An image must be a reference Docker and Kubernetes accept, pinned to a tag or digest
+    that does not move: every gateway of a pair must run the same release, always."""
+    try:
+        reference = parse_image_reference(image)
+    except ValueError as reason:
+        return error(
+            "IS121",
+            "image",
+            f"image {preview(image)!r} is not an image reference: {reason}",
+            f"write [registry[:port]/]repository:tag or repository@sha256:<digest>, "
+            f"e.g. `{DEFAULT_IMAGE}`",
+        )
+    if reference.digest is not None:
+        return None
+    if reference.tag is None:
+        why = "has no tag or digest, so it means the `latest` tag"
+    elif reference.tag.lower() == "latest":
+        why = "is tagged `latest`"
+    else:
+        return None
+    return error(
+        "IS122",
+        "image",
+        f"image {image!r} {why}, which moves to each new release: it is not pinned",
+        f"pin a release tag or a digest, e.g. `{DEFAULT_IMAGE}`",
+    )
+
+
+def _image(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    problem = image_problem(spec.image)
     if problem:
         yield problem
 
@@ -419,7 +455,7 @@ def _pair_nodes_agree(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
                 continue
             if getattr(backup, field) != getattr(master, field):
                 yield error(
-                    "IS121",
+                    "IS123",
                     f"{backup.path}.{field}",
                     f"{field} of backup {backup.name!r} differs from its master {master.name!r}; "
                     "both nodes of a pair run the same gateway",
@@ -458,6 +494,7 @@ def _plain_transport(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
 
 RULES: tuple[Rule, ...] = (
     _stack_name,
+    _image,
     _gateway_names,
     _network_names,
     _roles_known,
