@@ -80,7 +80,7 @@ def test_the_commit_renames_by_descriptor_and_journals_first(transition: Transit
     renames = _commit_renames(transition.calls)
     assert '"journal.tmp"' in renames[0].line and '"journal"' in renames[0].line
     assert '"committed"' in renames[-1].line
-    assert len(renames) > 10
+    assert len(renames) >= 8, "enough steps to kill the commit between"
 
 
 def test_sigkill_anywhere_leaves_the_old_or_the_new_tree(
