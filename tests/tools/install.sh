@@ -5,6 +5,8 @@
 #                   project exactly as `docker compose up` would, without a Docker engine
 # and cert-manager's CRDs (.tools/cert-manager/), the schemas its Certificates and Issuers are
 # validated against. All come from the Go module proxy; a second run reuses what is there.
+# Last, install-kubernetes.sh builds the Kubernetes control plane the engine tests run
+# (about 8 minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KUBECONFORM_VERSION=v0.7.0
@@ -27,3 +29,4 @@ if [ ! -d "$crds" ]; then
   mkdir -p "$crds.partial" && cp "$module"/deploy/crds/crd-*.yaml "$crds.partial/" && mv "$crds.partial" "$crds"
 fi
 echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION"
+tests/tools/install-kubernetes.sh  # from the repository root, where the cd above left us
