@@ -14,6 +14,9 @@ from emitter.cli import main
 
 GOLDEN = Path(__file__).parent / "golden"
 
+# The real Kubernetes control plane: fixtures kubectl and new_namespace.
+pytest_plugins = ["tests.engines.kubernetes"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
