@@ -152,19 +152,26 @@ def _free_port() -> int:
         return port
 
 
-def child_processes(parent: int) -> set[int]:
-    """Live (not zombie) direct children of process ``parent``, from /proc."""
-    found: set[int] = set()
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, session id) of every process, from /proc."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue  # exited while we looked
-        # "pid (comm) state ppid ...": comm may contain spaces and parentheses.
-        state, ppid = text.rpartition(")")[2].split()[:2]
-        if int(ppid) == parent and state != "Z":
-            found.add(int(stat.parent.name))
-    return found
+        # "pid (comm) state ppid pgrp session ...": comm may contain spaces and parentheses.
+        state, ppid, _, session = text.rpartition(")")[2].split()[:4]
+        yield int(stat.parent.name), state, int(ppid), int(session)
+
+
+def child_processes(parent: int) -> set[int]:
+    """Live (not zombie) direct children of process ``parent``."""
+    return {pid for pid, state, ppid, _ in _processes() if ppid == parent and state != "Z"}
+
+
+def session_processes(sessions: set[int]) -> set[int]:
+    """Live processes in any of ``sessions`` (each component leads a session of its own)."""
+    return {pid for pid, state, _, session in _processes() if session in sessions and state != "Z"}
 
 
 def _command_line(pid: int) -> str:
@@ -333,7 +340,9 @@ class ControlPlane:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 cwd=self.directory,
-                start_new_session=True,  # a Ctrl-C to pytest does not kill it mid-teardown
+                # Its own session: a Ctrl-C to pytest stops it through teardown, in order, and
+                # anything it leaves behind is found by session id.
+                start_new_session=True,
             )
         self.components.append(Component(name, process, log))
 
@@ -470,7 +479,7 @@ def kubernetes_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Con
         yield plane
     finally:
         killed = plane.stop()
-        left = child_processes(os.getpid())
+        left = session_processes({component.process.pid for component in plane.components})
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         problems = [f"{name} ignored SIGTERM for {STOP_TIMEOUT:.0f}s" for name in killed]
