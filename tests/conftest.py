@@ -12,7 +12,9 @@ import pytest
 
 from emitter.cli import main
 
-pytest_plugins = ["tests.engines.docker"]  # the private Docker engine (real-engine tests)
+# The real engines: the private Docker engine, and the Kubernetes control plane (fixtures
+# kubectl and new_namespace).
+pytest_plugins = ["tests.engines.docker", "tests.engines.kubernetes"]
 
 GOLDEN = Path(__file__).parent / "golden"
 
