@@ -43,7 +43,7 @@ PAIR_LABEL = "ignition-stack.io/pair"
 REDUNDANCY_LABEL = "ignition-stack.io/redundancy"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 RELOAD_ANNOTATION = "secret.reloader.stakater.com/reload"
-TIMEOUT = 90.0
+TIMEOUT = 240.0  # generous: a loaded 2-core machine slows every controller
 
 GOLDEN_TREES = sorted(
     path.name for path in GOLDEN.iterdir() if (path / "expected" / "kubernetes").is_dir()
