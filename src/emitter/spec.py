@@ -7,11 +7,19 @@ together, with a code and a hint.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
@@ -27,6 +35,19 @@ IMAGE_REFERENCE = (
 )
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$"
+
+
+def _cidr(value: str) -> str:
+    """An IPv4 or IPv6 network in CIDR notation, host bits zero (what a NetworkPolicy's ipBlock
+    takes)."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR network such as 10.20.0.0/16: {exc}") from None
+    if "/" not in value:
+        raise ValueError("give the prefix length too, e.g. 10.20.0.5/32")
+    return str(network)
 
 
 class _Model(BaseModel):
@@ -81,7 +102,7 @@ class KubernetesSpec(_Model):
 
     storage_size: str = Field(
         default="3Gi",
-        pattern=r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$",
+        pattern=QUANTITY_PATTERN,
         description="Size of each gateway's data volume claim.",
     )
     storage_class: str | None = Field(
@@ -107,6 +128,27 @@ class KubernetesSpec(_Model):
     pair_anti_affinity: Literal["preferred", "required"] = Field(
         default="preferred",
         description="Keep master and backup on different nodes: `preferred`, or `required` (needs >= 2 nodes).",
+    )
+    egress_cidrs: list[Annotated[str, AfterValidator(_cidr)]] = Field(
+        default_factory=list,
+        description=(
+            "IP ranges (CIDR, e.g. `10.20.0.0/16` for your databases and PLCs) the gateways may "
+            "reach on any port. Otherwise they reach only cluster DNS and the gateways they link to."
+        ),
+    )
+    egress_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = Field(
+        default_factory=list,
+        description="Namespaces whose pods the gateways may reach on any port (e.g. a database's).",
+    )
+    ephemeral_storage_request: str = Field(
+        default="1Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Ephemeral storage (logs, temporary files) requested per gateway container.",
+    )
+    ephemeral_storage_limit: str = Field(
+        default="4Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Ephemeral storage limit per gateway container; beyond it the pod is evicted.",
     )
 
 
