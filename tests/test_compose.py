@@ -98,6 +98,47 @@ def test_every_gateway_is_seeded_first_and_has_its_own_port_volume_and_networks(
     }
 
 
+@pytest.mark.parametrize("transport", ["plain", "ssl"])
+def test_services_run_confined(transport: str) -> None:
+    """Gateways as uid 2003 with no capability, no privilege gain and the memory the stack file
+    gives them; the one-shots as root with only what they need (docs/security.md)."""
+    document, _ = compose("hub-and-spoke", "hub", spokes=2, transport=transport)
+    stack = prepare(
+        StackSpec(name="plant", architecture="hub-and-spoke", redundant="hub", spokes=2)  # type: ignore[arg-type]
+    ).stack
+    services = document["services"]
+    for gateway in stack.gateways:
+        service = services[gateway.name]
+        assert service["user"] == "2003:2003"
+        assert service["cap_drop"] == ["ALL"] and "cap_add" not in service
+        assert service["security_opt"] == ["no-new-privileges:true"]
+        assert service["mem_limit"] == f"{gateway.memory_mb}m"
+        bootstrap = services[f"{gateway.name}-bootstrap"]
+        assert bootstrap["cap_drop"] == ["ALL"]
+        assert bootstrap["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
+        assert bootstrap["security_opt"] == ["no-new-privileges:true"]
+        certificates = [
+            mount
+            for mount in bootstrap["volumes"]
+            if mount["source"] == "gateway-network-certificates"
+        ]
+        if transport == "ssl":
+            # Its own gateway's keystore only, never the whole volume of every private key.
+            assert [mount.get("volume") for mount in certificates] == [
+                {"subpath": f"gateways/{gateway.name}"}
+            ]
+            assert certificates[0]["read_only"] is True
+            environment = bootstrap["environment"]
+            assert environment["GAN_KEYSTORE"] == f"{certificates[0]['target']}/keystore.p12"
+            assert environment["GAN_CA_CERT"] == f"{certificates[0]['target']}/ca.crt"
+        else:
+            assert certificates == []
+    if transport == "ssl":
+        pki = services["gateway-network-pki"]
+        assert pki["cap_drop"] == ["ALL"] and "cap_add" not in pki
+        assert pki["security_opt"] == ["no-new-privileges:true"]
+
+
 def test_only_pair_members_get_a_redundancy_file() -> None:
     _, files = compose("hub-and-spoke", None)
     assert not [path for path in files if path.startswith("gateways/")]
@@ -146,5 +187,14 @@ def test_docker_compose_parses_the_created_project(case: str, tmp_path: Path) ->
         for mount in service.get("volumes", []):
             if mount["type"] == "bind":
                 assert Path(mount["source"]).is_file(), mount["source"]
+    # Docker Compose keeps the confinement (and the certificate subpaths) as written.
+    for name, service in expected["services"].items():
+        parsed = model["services"][name]
+        assert parsed["cap_drop"] == service["cap_drop"] == ["ALL"]
+        assert parsed["security_opt"] == ["no-new-privileges:true"]
+        if "mem_limit" in service:
+            assert int(parsed["mem_limit"]) == int(service["mem_limit"].removesuffix("m")) << 20
+        subpaths = [m["volume"]["subpath"] for m in parsed["volumes"] if "volume" in m]
+        assert subpaths == [m["volume"]["subpath"] for m in service["volumes"] if "volume" in m]
     secret = Path(model["secrets"]["gateway-admin-password"]["file"])
     assert secret == project / "secrets" / "gateway-admin-password" and secret.is_file()

@@ -9,6 +9,7 @@ in each gateway's volume is then checked: the pairing, and with `transport: ssl`
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -29,9 +30,24 @@ TRUSTED = (
 KEYSTORE = "config/local/ignition/gateway-network/keystore/metro-keystore.pfx"
 
 
+def confined(service: dict[str, Any], command: list[str]) -> list[str]:
+    """``command`` with the capabilities Docker would leave the service (``cap_drop: [ALL]``
+    plus its ``cap_add``) and ``no-new-privileges``, when this runs as root: a step that needs
+    more than its service grants fails here as it would in the container."""
+    if os.geteuid() != 0 or "ALL" not in service.get("cap_drop", []):
+        return command
+    setpriv = shutil.which("setpriv")
+    assert setpriv is not None, "setpriv (util-linux) is needed to play the services' capabilities"
+    kept = "".join(f",+{name.lower()}" for name in service.get("cap_add", []))
+    options = ["--inh-caps=-all", f"--bounding-set=-all{kept}"]
+    if "no-new-privileges:true" in service.get("security_opt", []):
+        options.append("--no-new-privs")
+    return [setpriv, *options, "--", *command]
+
+
 class ComposeHost:
-    """Stands in for a Docker host: named volumes are directories; the image's own data/ is a
-    small fake install."""
+    """Stands in for a Docker host: named volumes are directories (a volume's ``subpath`` a
+    directory in it); the image's own data/ is a small fake install."""
 
     def __init__(self, root: Path, files: dict[str, str]) -> None:
         self.root = root
@@ -42,7 +58,14 @@ class ComposeHost:
             target.write_text(text)
         self.image_data = root / "image-data"
         (self.image_data / "config" / "resources" / "core").mkdir(parents=True)
+        if os.geteuid() == 0:
+            # Like the image's: owned by uid 2003, so that copying it with owners and modes
+            # takes the capabilities the bootstrap keeps (CHOWN, DAC_OVERRIDE, FOWNER).
+            for path in [self.image_data, *self.image_data.rglob("*")]:
+                os.chown(path, image.USER_ID, image.USER_ID)
         self.document = yaml.safe_load(files["compose.yaml"])
+        # service -> container path -> host directory, of every run
+        self.mounts: dict[str, dict[str, Path]] = {}
 
     def volume(self, name: str) -> Path:
         path = self.root / "volumes" / name
@@ -53,12 +76,17 @@ class ComposeHost:
         service = self.document["services"][service_name]
         mounts = {image.DATA_DIR: self.image_data}
         for mount in service["volumes"]:
-            source = (
-                self.volume(mount["source"])
-                if mount["type"] == "volume"
-                else self.project / mount["source"]
-            )
+            if mount["type"] == "volume":
+                source = self.volume(mount["source"])
+                subpath = mount.get("volume", {}).get("subpath")
+                if subpath is not None:
+                    source = source / subpath
+                    # Docker refuses to start a container whose subpath does not exist.
+                    assert source.is_dir(), f"{service_name}: no {subpath} in {mount['source']}"
+            else:
+                source = self.project / mount["source"]
             mounts[mount["target"]] = source
+        self.mounts[service_name] = mounts
 
         def host_path(value: str) -> str:
             for target in sorted(mounts, key=len, reverse=True):
@@ -68,7 +96,7 @@ class ComposeHost:
 
         environment = {key: host_path(str(value)) for key, value in service["environment"].items()}
         environment["PATH"] = os.environ["PATH"]
-        command = [host_path(part) for part in service["entrypoint"]]
+        command = confined(service, [host_path(part) for part in service["entrypoint"]])
         result = subprocess.run(
             command, env=environment, capture_output=True, text=True, check=False, timeout=900
         )
@@ -169,6 +197,20 @@ def test_ssl_one_shots_give_every_gateway_a_ca_signed_keystore(
             assert {(p.stat().st_uid, p.stat().st_gid) for p in [volume, *volume.rglob("*")]} == {
                 (2003, 2003)
             }
+    # Each bootstrap saw its own keystore and the CA certificate, and no other gateway's key.
+    document = yaml.safe_load(files["compose.yaml"])
+    for gateway in ("frontend-0", "backend", "backend-backup"):
+        bootstrap = f"{gateway}-bootstrap"
+        (certificates,) = [
+            mount["target"]
+            for mount in document["services"][bootstrap]["volumes"]
+            if mount["source"] == "gateway-network-certificates"
+        ]
+        seen = host.mounts[bootstrap][certificates]
+        assert sorted(path.name for path in seen.rglob("*")) == ["ca.crt", "keystore.p12"]
+        assert (seen / "keystore.p12").read_bytes() == (
+            host.volume("gateway-network-certificates") / "gateways" / gateway / "keystore.p12"
+        ).read_bytes()
     backup = properties(host.volume("backend-backup-data") / "redundancy.xml")
     assert (backup["redundancy.gan.port"], backup["redundancy.gan.enableSsl"]) == ("8060", "true")
     environment = yaml.safe_load(files["compose.yaml"])["services"]["backend-backup"]["environment"]

@@ -223,8 +223,13 @@ def test_pki_creates_the_ca_and_one_keystore_per_gateway(pki: Pki) -> None:
     assert sorted(path.name for path in (pki.issued / "gateways").iterdir()) == sorted(GATEWAYS)
     published = {path.relative_to(pki.issued).as_posix() for path in pki.issued.rglob("*")}
     assert published == {"ca.crt", "gateways"} | {
-        f"gateways/{name}{suffix}" for name in GATEWAYS for suffix in ("", "/keystore.p12")
+        f"gateways/{name}{suffix}"
+        for name in GATEWAYS
+        for suffix in ("", "/keystore.p12", "/ca.crt")
     }
+    # Each gateway's directory is all its bootstrap mounts: the CA certificate is in it too.
+    for name in GATEWAYS:
+        assert (pki.issued / "gateways" / name / "ca.crt").read_text() == ca
     # Readable by the gateways' bootstrap steps (root or uid 2003); the CA stays private.
     for path in [pki.issued, *pki.issued.rglob("*")]:
         assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
@@ -312,6 +317,23 @@ def test_a_second_pki_run_changes_nothing(pki: Pki, tmp_path: Path) -> None:
     assert ": issued" not in result.stdout
 
 
+def test_a_gateway_directory_without_the_ca_certificate_gets_it_back(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """A certificates volume issued before each gateway's directory carried ca.crt."""
+    copy = pki.copy(tmp_path / "pki")
+    (copy.issued / "gateways" / "backend" / "ca.crt").unlink()
+    before = snapshot(copy.root)
+    result = copy.run()
+    assert changed(before, snapshot(copy.root)) == {
+        str(copy.issued / "gateways" / "backend" / "ca.crt")
+    }
+    assert (copy.issued / "gateways" / "backend" / "ca.crt").read_text() == (
+        copy.issued / "ca.crt"
+    ).read_text()
+    assert ": issued" not in result.stdout
+
+
 def test_adding_a_gateway_issues_only_its_keystore(pki: Pki, tmp_path: Path) -> None:
     copy = pki.copy(tmp_path / "pki")
     before = snapshot(copy.root)
@@ -319,6 +341,7 @@ def test_adding_a_gateway_issues_only_its_keystore(pki: Pki, tmp_path: Path) -> 
     after = snapshot(copy.root)
     assert changed(before, after) == {
         str(copy.keystore("edge")),
+        str(copy.issued / "gateways" / "edge" / "ca.crt"),
         str(copy.ca_dir / "issued" / "edge"),
     }
     assert Entry("metro-key", "PrivateKeyEntry", ANY) in entries(copy.keystore("edge"), "metro")
@@ -476,6 +499,19 @@ def test_install_with_a_missing_input_file_fails_clearly(
     )
     assert result.returncode != 0
     assert f"{missing}:" in result.stderr and f"{absent} not found" in result.stderr
+    assert list(volume.root.iterdir()) == [], "nothing is written"
+
+
+def test_install_from_the_whole_certificates_volume_names_the_engine(
+    pki: Pki, tmp_path: Path
+) -> None:
+    """What a Compose bootstrap sees when the engine ignores its volume subpath."""
+    volume = Volume(tmp_path / "volume", pki.keytool)
+    volume.root.mkdir()
+    result = volume.install(pki.issued / "ca.crt", pki.issued / "keystore.p12", ok=False)
+    assert result.returncode != 0
+    assert "ignored the volume subpath" in result.stderr
+    assert "Docker Engine 26 or newer" in result.stderr
     assert list(volume.root.iterdir()) == [], "nothing is written"
 
 

@@ -126,6 +126,42 @@ def test_replicated_tier(emitted: Emitted) -> None:
             assert system_name.replace("$(POD_NAME)", pod) == gateway.system_name
 
 
+def test_replicated_tiers_spread_over_nodes(emitted: Emitted) -> None:
+    replicated = {tier.role for tier in emitted.stack.tiers if tier.replicated}
+    for item in emitted.of_kind("StatefulSet"):
+        spec = item["spec"]["template"]["spec"]
+        if item["metadata"]["name"] not in replicated:
+            assert "topologySpreadConstraints" not in spec
+            continue
+        assert spec["topologySpreadConstraints"] == [
+            {
+                "labelSelector": item["spec"]["selector"],
+                "maxSkew": 1,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "ScheduleAnyway",
+            }
+        ]
+        # The constraint counts exactly the tier's own pods.
+        counted = [
+            name
+            for name, labels in emitted.pods().items()
+            if selects(item["spec"]["selector"]["matchLabels"], labels)
+        ]
+        assert counted == emitted.members(item)
+
+
+def test_ephemeral_storage_options() -> None:
+    emitted = build(
+        "basic",
+        kubernetes=KubernetesSpec(ephemeral_storage_request="2Gi", ephemeral_storage_limit="8Gi"),
+    )
+    for item in emitted.of_kind("StatefulSet"):
+        spec = item["spec"]["template"]["spec"]
+        for each in spec["containers"] + spec["initContainers"]:
+            assert each["resources"]["requests"]["ephemeral-storage"] == "2Gi"
+            assert each["resources"]["limits"]["ephemeral-storage"] == "8Gi"
+
+
 def test_single_gateways_keep_their_system_name(emitted: Emitted) -> None:
     for tier in emitted.stack.tiers:
         if tier.replicated:
@@ -181,9 +217,11 @@ def test_gateway_container(emitted: Emitted) -> None:
         }
         memory = f"{first.memory_mb}Mi"
         assert main["resources"] == {
-            "requests": {"cpu": "500m", "memory": memory},
-            "limits": {"cpu": "2", "memory": memory},
+            "requests": {"cpu": "500m", "memory": memory, "ephemeral-storage": "1Gi"},
+            "limits": {"cpu": "2", "memory": memory, "ephemeral-storage": "4Gi"},
         }
+        # The init container is held to the same budget.
+        assert spec["initContainers"][0]["resources"] == main["resources"]
         mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
         assert mounts[image.DATA_DIR]["name"] == "data"
         assert mounts[image.SCRIPTS_DIR]["readOnly"] is True
@@ -525,18 +563,38 @@ def test_gateway_network_hosts_are_services_the_policies_let_through(emitted: Em
 
 
 def allowed(emitted: Emitted, source: str, target: str, port: int) -> bool:
-    """Whether some NetworkPolicy selecting the target pod admits ``source`` on ``port``."""
-    source_labels = emitted.pod_labels(source)
-    target_labels = emitted.pod_labels(target)
-    policies = [
-        p
-        for p in emitted.of_kind("NetworkPolicy")
-        if selects(p["spec"]["podSelector"].get("matchLabels", {}), target_labels)
+    """Whether the NetworkPolicies let gateway ``source`` open a TCP connection to gateway
+    ``target`` on ``port``: egress from the source pod and ingress into the target pod."""
+    return ingress_allowed(emitted, source, target, port) and egress_allowed(
+        emitted, emitted.pod_labels(source), emitted.pod_labels(target), port
+    )
+
+
+def policies_selecting(emitted: Emitted, labels: dict[str, str], kind: str) -> list[dict[str, Any]]:
+    """The policies of type ``kind`` (Ingress, Egress) that select a pod with ``labels``."""
+    return [
+        policy
+        for policy in emitted.of_kind("NetworkPolicy")
+        if kind in policy["spec"]["policyTypes"]
+        and selects(policy["spec"]["podSelector"].get("matchLabels", {}), labels)
     ]
-    assert policies, f"{target} is selected by no NetworkPolicy"
+
+
+def _port_matches(rule: dict[str, Any], port: int, protocol: str) -> bool:
+    # A rule without ports admits every port.
+    return "ports" not in rule or any(
+        p["port"] == port and p.get("protocol", "TCP") == protocol for p in rule["ports"]
+    )
+
+
+def ingress_allowed(emitted: Emitted, source: str, target: str, port: int) -> bool:
+    """Whether some Ingress policy selecting the target pod admits ``source`` on ``port``."""
+    source_labels = emitted.pod_labels(source)
+    policies = policies_selecting(emitted, emitted.pod_labels(target), "Ingress")
+    assert policies, f"{target} is selected by no Ingress NetworkPolicy"
     for policy in policies:
         for rule in policy["spec"]["ingress"]:
-            if port not in {p["port"] for p in rule["ports"]}:
+            if not _port_matches(rule, port, "TCP"):
                 continue
             for peer in rule["from"]:
                 if "namespaceSelector" in peer:
@@ -546,11 +604,113 @@ def allowed(emitted: Emitted, source: str, target: str, port: int) -> bool:
     return False
 
 
+def egress_allowed(
+    emitted: Emitted,
+    source_labels: dict[str, str],
+    target_labels: dict[str, str],
+    port: int,
+    protocol: str = "TCP",
+    *,
+    other_namespace: bool = False,
+) -> bool:
+    """Whether some Egress policy selecting the source pod lets it reach a pod with
+    ``target_labels`` (in the stack's namespace, or in another one whose labels no policy
+    names) on ``port``. Every gateway pod must be egress-isolated."""
+    policies = policies_selecting(emitted, source_labels, "Egress")
+    assert policies, "a gateway pod is selected by no Egress NetworkPolicy: it may reach anything"
+    for policy in policies:
+        for rule in policy["spec"]["egress"]:
+            if not _port_matches(rule, port, protocol):
+                continue
+            for peer in rule["to"]:
+                if "ipBlock" in peer:
+                    continue
+                namespace = peer.get("namespaceSelector")
+                if namespace is None and other_namespace:
+                    continue  # a bare pod selector stays in the stack's namespace
+                if namespace is not None and namespace.get("matchLabels"):
+                    continue  # a named namespace, never an arbitrary one
+                if selects(peer.get("podSelector", {}).get("matchLabels", {}), target_labels):
+                    return True
+    return False
+
+
+def links_of(emitted: Emitted, gateway: str) -> set[tuple[str, int]]:
+    """(target gateway, port) of every connection the IR gives ``gateway``, its master
+    included when it is a backup."""
+    found = emitted.stack.gateway(gateway)
+    assert found is not None
+    links = {(link.target, link.port) for link in found.connections}
+    if found.redundancy is not None and found.redundancy.master_host:
+        links.add((found.redundancy.master_host, found.redundancy.port))
+    return links
+
+
+def test_egress_reaches_linked_gateways_and_dns_only(emitted: Emitted) -> None:
+    """A gateway may reach what any gateway of its own StatefulSet dials (they share a pod
+    template), cluster DNS, and nothing else: no other gateway, on no other port."""
+    stack = emitted.stack
+    ports = {stack.gateway_network.port, image.HTTP_PORT, image.HTTPS_PORT, image.GAN_SSL_PORT}
+    dns = {"k8s-app": "kube-dns"}
+    for source in stack.gateways:
+        item, _ = emitted.stateful_set_of(source.name)
+        dialed = set().union(*(links_of(emitted, name) for name in emitted.members(item)))
+        source_labels = emitted.pod_labels(source.name)
+        for target in stack.gateways:
+            for port in ports:
+                expected = (target.name, port) in dialed
+                assert (
+                    egress_allowed(emitted, source_labels, emitted.pod_labels(target.name), port)
+                    is expected
+                ), f"{source.name} -> {target.name}:{port} should be {expected}"
+        for protocol in ("UDP", "TCP"):
+            assert egress_allowed(emitted, source_labels, dns, 53, protocol, other_namespace=True)
+        # Not the API server, not an arbitrary pod elsewhere, not DNS on another port.
+        assert not egress_allowed(emitted, source_labels, {"app": "db"}, 5432, other_namespace=True)
+        assert not egress_allowed(emitted, source_labels, dns, 8088, other_namespace=True)
+    for policy in emitted.of_kind("NetworkPolicy"):
+        for rule in policy["spec"].get("egress", []):
+            assert all("ipBlock" not in peer for peer in rule["to"]), "no CIDR unless configured"
+
+
+def test_egress_to_configured_destinations() -> None:
+    emitted = build(
+        "hub-and-spoke",
+        "hub",
+        kubernetes=KubernetesSpec(
+            egress_cidrs=["10.20.0.0/16", "fd00::/64"], egress_namespaces=["databases"]
+        ),
+    )
+    policy = emitted.named("NetworkPolicy", "gateway-egress")["spec"]
+    for gateway in emitted.stack.gateways:
+        assert selects(policy["podSelector"]["matchLabels"], emitted.pod_labels(gateway.name))
+    assert policy["egress"][1] == {
+        "to": [
+            {"ipBlock": {"cidr": "10.20.0.0/16"}},
+            {"ipBlock": {"cidr": "fd00::/64"}},
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "databases"}}},
+        ]
+    }, "every port of the named destinations"
+
+
+def test_egress_cidrs_must_be_networks() -> None:
+    assert KubernetesSpec(egress_cidrs=["10.20.0.5/32"]).egress_cidrs == ["10.20.0.5/32"]
+    for bad in ("10.20.0.1/16", "10.20.0.5", "db.example.com"):
+        with pytest.raises(ValueError, match=r"egress_cidrs\.0\n.*(CIDR network|prefix length)"):
+            KubernetesSpec(egress_cidrs=[bad])
+
+
 def test_network_policies(emitted: Emitted) -> None:
     stack = emitted.stack
-    assert emitted.names("NetworkPolicy") == {f"gateway-network-{n}" for n in stack.networks} | {
-        "gateway-web"
+    linking = {
+        item["metadata"]["name"]
+        for item in emitted.of_kind("StatefulSet")
+        if any(links_of(emitted, name) for name in emitted.members(item))
     }
+    assert emitted.names("NetworkPolicy") == {f"gateway-network-{n}" for n in stack.networks} | {
+        "gateway-web",
+        "gateway-egress",
+    } | {f"gateway-egress-{name}" for name in linking}
     for network in stack.networks:
         policy = emitted.named("NetworkPolicy", f"gateway-network-{network}")["spec"]
         members = {"matchLabels": {f"network.ignition-stack.io/{network}": "member"}}
@@ -568,7 +728,14 @@ def test_network_policies(emitted: Emitted) -> None:
                 emitted.pod_labels(gateway.name).get(f"network.ignition-stack.io/{network}")
                 == "member"
             ) is joined
-    web = emitted.named("NetworkPolicy", "gateway-web")["spec"]
+    web_policy = emitted.named("NetworkPolicy", "gateway-web")
+    web = web_policy["spec"]
+    # On the plain link the web policy admits the Gateway Network too, and says so.
+    note = web_policy["metadata"].get("annotations", {}).get("ignition-stack.io/gateway-network")
+    if stack.gateway_network.port == image.HTTP_PORT:
+        assert note is not None and "transport: ssl" in note
+    else:
+        assert note is None
     for gateway in stack.gateways:
         assert selects(web["podSelector"]["matchLabels"], emitted.pod_labels(gateway.name))
     assert web["ingress"] == [

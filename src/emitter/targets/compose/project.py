@@ -28,6 +28,13 @@ PKI_CA_MOUNT = "/pki/ca"
 CERTIFICATES_MOUNT = "/ignition-stack-certificates"
 # Relative to this directory: the project's git-ignored secrets/ two levels up (targets/compose/).
 SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin-password}"
+# Where the PKI service issues a gateway's files in the certificates volume; the gateway's
+# bootstrap mounts only that directory (docs/security.md, "Compose hardening").
+ISSUED_GATEWAYS_DIR = "gateways"
+NO_NEW_PRIVILEGES = ["no-new-privileges:true"]
+# The bootstrap, as root, copies the image's data into the volume keeping owners and modes,
+# writes into a volume already owned by uid 2003 on later starts, and chowns it to 2003.
+BOOTSTRAP_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
 
 
 def emit(stack: Stack, options: TargetOptions) -> Emission:
@@ -118,6 +125,9 @@ def pki_service(stack: Stack) -> dict[str, Any]:
             {"type": "volume", "source": CERTIFICATES_VOLUME, "target": CERTIFICATES_MOUNT},
             _script_mount(image.PKI_SCRIPT),
         ],
+        # Root only for volumes that Docker creates root-owned; it writes nothing it does not own.
+        "cap_drop": ["ALL"],
+        "security_opt": NO_NEW_PRIVILEGES,
         "network_mode": "none",
         "restart": "no",
         "labels": {"io.ignition-stack.component": "pki"},
@@ -132,17 +142,20 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     certificates = None
     depends_on: dict[str, Any] = {}
     if _ssl(stack):
+        # Only this gateway's directory of the certificates volume (its keystore and the CA
+        # certificate), never its peers' private keys. Needs Docker Engine 26 (API 1.45).
         volumes.append(
             {
                 "type": "volume",
                 "source": CERTIFICATES_VOLUME,
                 "target": CERTIFICATES_MOUNT,
                 "read_only": True,
+                "volume": {"subpath": f"{ISSUED_GATEWAYS_DIR}/{gateway.name}"},
             }
         )
         certificates = image.CertificateFiles(
             ca_certificate=f"{CERTIFICATES_MOUNT}/ca.crt",
-            keystore=f"{CERTIFICATES_MOUNT}/gateways/{gateway.name}/keystore.p12",
+            keystore=f"{CERTIFICATES_MOUNT}/keystore.p12",
         )
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     volumes.extend(_redundancy_mount(gateway))
@@ -154,6 +167,9 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         "environment": image.seed_environment(_redundancy_file(gateway), certificates),
         "volumes": volumes,
         **({"depends_on": depends_on} if depends_on else {}),
+        "cap_drop": ["ALL"],
+        "cap_add": BOOTSTRAP_CAPABILITIES,
+        "security_opt": NO_NEW_PRIVILEGES,
         "network_mode": "none",
         "restart": "no",
         "labels": _labels(gateway, "bootstrap"),
@@ -181,6 +197,9 @@ def _redundancy_mount(gateway: Gateway) -> list[dict[str, Any]]:
 def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     return {
         "image": stack.image,
+        # As on Kubernetes: the image's own user, stated so the gateway never starts as root,
+        # and so needs no capability at all.
+        "user": f"{image.USER_ID}:{image.USER_ID}",
         "hostname": gateway.name,
         # Re-asserts the pairing keys on every start, a restart by the restart policy included
         # (the bootstrap service runs only with `docker compose up`).
@@ -213,6 +232,11 @@ def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
             # First boot (commissioning, module start) takes minutes; failures before then don't count.
             "start_period": "5m",
         },
+        "cap_drop": ["ALL"],
+        "security_opt": NO_NEW_PRIVILEGES,
+        # The memory the stack file gives the gateway (its heap is 75% of it). `mem_limit`, not
+        # `deploy.resources`: plain `docker compose up` honours both, older Compose only this.
+        "mem_limit": f"{gateway.memory_mb}m",
         "restart": "unless-stopped",
         "stop_grace_period": "1m",
         "labels": _labels(gateway, GATEWAY_COMPONENT),

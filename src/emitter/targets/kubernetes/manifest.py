@@ -57,7 +57,7 @@ def emit(stack: Stack, options: TargetOptions) -> Emission:
         *configuration.config_maps(stack, units, scripts),
         *(workloads.stateful_set(stack, unit, settings, scripts) for unit in units),
         *networking.services(stack, units),
-        *networking.network_policies(stack, settings.web_access_namespaces),
+        *networking.network_policies(stack, units, settings),
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
     ]

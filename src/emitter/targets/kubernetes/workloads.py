@@ -39,6 +39,7 @@ from kubernetes.client.models import (
     V1StatefulSetPersistentVolumeClaimRetentionPolicy,
     V1StatefulSetSpec,
     V1StatefulSetUpdateStrategy,
+    V1TopologySpreadConstraint,
     V1Volume,
     V1VolumeMount,
     V1VolumeResourceRequirements,
@@ -134,9 +135,20 @@ def pod_template(
     annotations = {CHECKSUM_ANNOTATION: configuration.checksum(stack, workload, scripts)}
     if stack.transport is TransportName.PLAIN:
         annotations[GATEWAY_NETWORK_ANNOTATION] = PLAIN_LINK_NOTE
+    # Ephemeral storage: logs and temporary files outside the data volume (the root filesystem
+    # stays writable, see docs/security.md); past the limit the kubelet evicts the pod instead
+    # of letting it fill the node's disk.
     resources = V1ResourceRequirements(
-        requests={"cpu": options.cpu_request, "memory": f"{gateway.memory_mb}Mi"},
-        limits={"cpu": options.cpu_limit, "memory": f"{gateway.memory_mb}Mi"},
+        requests={
+            "cpu": options.cpu_request,
+            "memory": f"{gateway.memory_mb}Mi",
+            "ephemeral-storage": options.ephemeral_storage_request,
+        },
+        limits={
+            "cpu": options.cpu_limit,
+            "memory": f"{gateway.memory_mb}Mi",
+            "ephemeral-storage": options.ephemeral_storage_limit,
+        },
     )
     return V1PodTemplateSpec(
         metadata=V1ObjectMeta(labels=pod_labels(stack, workload), annotations=annotations),
@@ -156,6 +168,7 @@ def pod_template(
             ),
             termination_grace_period_seconds=60,
             affinity=pair_anti_affinity(stack, workload, options),
+            topology_spread_constraints=tier_spread(workload),
             init_containers=[seed_container(stack, workload, resources)],
             containers=[gateway_container(stack, workload, resources)],
             volumes=[
@@ -395,3 +408,19 @@ def pair_anti_affinity(
             ]
         )
     )
+
+
+def tier_spread(workload: Workload) -> list[V1TopologySpreadConstraint] | None:
+    """Spread a replicated tier's pods evenly over the nodes, so one node failure takes as few
+    frontends or spokes as possible. ScheduleAnyway: a tier larger than the cluster (or a
+    single-node cluster) still schedules, only less evenly."""
+    if not workload.replicated:
+        return None
+    return [
+        V1TopologySpreadConstraint(
+            max_skew=1,
+            topology_key=HOSTNAME_TOPOLOGY,
+            when_unsatisfiable="ScheduleAnyway",
+            label_selector=V1LabelSelector(match_labels=selector_labels(workload)),
+        )
+    ]

@@ -8,8 +8,9 @@
 #   PKI_CA_DIR             private directory (its own volume, kept 0700) for the CA: ca.p12, its
 #                          random password (ca.password), ca.crt and one issue record per
 #                          gateway (issued/<name>); only this service ever mounts it
-#   PKI_ISSUED_DIR         directory the bootstrap steps mount read-only: receives ca.crt and
-#                          gateways/<name>/keystore.p12 (files 0644, directories 0755)
+#   PKI_ISSUED_DIR         receives ca.crt and, per gateway, gateways/<name>/keystore.p12 and a
+#                          copy of ca.crt (files 0644, directories 0755): each bootstrap step
+#                          mounts only its own gateways/<name>, read-only
 #   PKI_STACK              stack name; the CA is "CN=<stack> Gateway Network CA"
 #   PKI_GATEWAYS           whitespace-separated entries name=dns1,dns2,... (dns1 is the gateway's
 #                          own service name; a bare name means name=name)
@@ -283,6 +284,18 @@ for name in "${names[@]}"; do
 done
 wait_for_jobs
 [ "${#failed[@]}" -eq 0 ] || die "could not issue the keystore of: ${failed[*]}"
+
+# Each gateway's directory carries the CA certificate too, so that its bootstrap needs nothing
+# outside it (and never sees another gateway's keystore).
+for name in "${names[@]}"; do
+  dir=$issued_dir/gateways/$name
+  if ! cmp -s "$ca_cert" "$dir/ca.crt"; then
+    cp "$ca_cert" "$dir/.ca.crt.tmp"
+    chmod 644 "$dir/.ca.crt.tmp"
+    mv -f "$dir/.ca.crt.tmp" "$dir/ca.crt"
+    log "$name: published ca.crt to gateways/$name"
+  fi
+done
 
 if [ -d "$issued_dir/gateways" ]; then
   for dir in "$issued_dir"/gateways/*/; do
