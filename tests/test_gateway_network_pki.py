@@ -502,19 +502,6 @@ def test_install_with_a_missing_input_file_fails_clearly(
     assert list(volume.root.iterdir()) == [], "nothing is written"
 
 
-def test_install_from_the_whole_certificates_volume_names_the_engine(
-    pki: Pki, tmp_path: Path
-) -> None:
-    """What a Compose bootstrap sees when the engine ignores its volume subpath."""
-    volume = Volume(tmp_path / "volume", pki.keytool)
-    volume.root.mkdir()
-    result = volume.install(pki.issued / "ca.crt", pki.issued / "keystore.p12", ok=False)
-    assert result.returncode != 0
-    assert "ignored the volume subpath" in result.stderr
-    assert "Docker Engine 26 or newer" in result.stderr
-    assert list(volume.root.iterdir()) == [], "nothing is written"
-
-
 def test_install_with_the_wrong_password_fails_clearly(pki: Pki, tmp_path: Path) -> None:
     volume = Volume(tmp_path / "volume", pki.keytool)
     volume.root.mkdir()

@@ -71,11 +71,6 @@ for variable in GAN_DATA GAN_CA_CERT GAN_KEYSTORE; do
 done
 [ -d "$GAN_DATA" ] || die "GAN_DATA: no data volume at $GAN_DATA"
 [ -f "$GAN_CA_CERT" ] || die "GAN_CA_CERT: CA certificate $GAN_CA_CERT not found"
-if [ ! -f "$GAN_KEYSTORE" ] && [ -d "$(dirname "$GAN_KEYSTORE")/gateways" ]; then
-  # A Compose bootstrap mounts only its gateway's directory of the certificates volume (a volume
-  # subpath); an engine that does not know subpaths mounts the whole volume instead.
-  die "GAN_KEYSTORE: keystore $GAN_KEYSTORE not found, and its directory holds every gateway's certificates: the container engine ignored the volume subpath; transport ssl on Compose needs Docker Engine 26 or newer"
-fi
 [ -f "$GAN_KEYSTORE" ] || die "GAN_KEYSTORE: keystore $GAN_KEYSTORE not found"
 if [ -n "${GAN_KEYSTORE_PASSWORD_FILE:-}" ]; then
   [ -f "$GAN_KEYSTORE_PASSWORD_FILE" ] || die "GAN_KEYSTORE_PASSWORD_FILE: password file $GAN_KEYSTORE_PASSWORD_FILE not found"

@@ -142,20 +142,20 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     certificates = None
     depends_on: dict[str, Any] = {}
     if _ssl(stack):
-        # Only this gateway's directory of the certificates volume (its keystore and the CA
-        # certificate), never its peers' private keys. Needs Docker Engine 26 (API 1.45).
+        # The whole certificates volume, read-only: a volume subpath would confine a bootstrap
+        # to its own gateway's directory, but needs Docker Engine 26, and older engines (Debian
+        # 12's 20.10) silently mount the whole volume anyway (docs/security.md).
         volumes.append(
             {
                 "type": "volume",
                 "source": CERTIFICATES_VOLUME,
                 "target": CERTIFICATES_MOUNT,
                 "read_only": True,
-                "volume": {"subpath": f"{ISSUED_GATEWAYS_DIR}/{gateway.name}"},
             }
         )
+        issued = f"{CERTIFICATES_MOUNT}/{ISSUED_GATEWAYS_DIR}/{gateway.name}"
         certificates = image.CertificateFiles(
-            ca_certificate=f"{CERTIFICATES_MOUNT}/ca.crt",
-            keystore=f"{CERTIFICATES_MOUNT}/keystore.p12",
+            ca_certificate=f"{issued}/ca.crt", keystore=f"{issued}/keystore.p12"
         )
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     volumes.extend(_redundancy_mount(gateway))
