@@ -3,8 +3,6 @@ master and who is backup, which node the backup points at, and every Gateway Net
 
 from __future__ import annotations
 
-import re
-import shlex
 from typing import Any
 
 import yaml
@@ -13,6 +11,7 @@ from hypothesis import given
 from emitter.ir import Stack
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
+from tests.support.kubelet import container_environment, node_settings
 
 from .test_properties import SETTINGS, stacks
 
@@ -104,25 +103,12 @@ def _gateway_of(pod: str, services: dict[str, Any], stateful_set: dict[str, Any]
 def _environment(
     variables: list[dict[str, Any]], pod: str, ordinal: int, mounted: dict[str, str]
 ) -> dict[str, str]:
-    """What the gateway process sees in ``pod``: the downward API filled in, ``$(NAME)``
-    references expanded, and the node's own settings file (a pair's) loaded."""
-    downward = {
-        "metadata.labels['apps.kubernetes.io/pod-index']": str(ordinal),
-        "metadata.name": pod,
-    }
-    found: dict[str, str] = {}
-    for variable in variables:
-        if "valueFrom" in variable:
-            found[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
-        else:
-            found[variable["name"]] = re.sub(
-                r"\$\(([A-Z_]+)\)", lambda match: found.get(match[1], match[0]), variable["value"]
-            )
-    node_file = found.get("NODE_ENVIRONMENT", "").rpartition("/")[2]
-    for line in mounted.get(node_file, "").splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            found[key] = shlex.split(value)[0] if value else ""
+    """What the gateway process sees in ``pod``: the container's environment as the kubelet
+    gives it, and the node's own settings file (a pair's) loaded on top."""
+    found = container_environment(variables, pod, ordinal)
+    found.update(
+        node_settings(mounted.get(found.get("NODE_ENVIRONMENT", "").rpartition("/")[2], ""))
+    )
     return found
 
 

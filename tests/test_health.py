@@ -30,6 +30,7 @@ import yaml
 from emitter import image
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
+from tests.support.kubelet import container_environment
 
 pytestmark = pytest.mark.skipif(
     shutil.which("curl") is None, reason="curl is needed (the Ignition image has it)"
@@ -97,7 +98,7 @@ def kubernetes_invocation(gateway: str) -> Invocation:
             mounted.update(
                 {entry["path"]: data[entry["key"]] for entry in source["configMap"]["items"]}
             )
-        environment = _container_environment(container["env"], name, ordinal)
+        environment = container_environment(container["env"], f"{name}-{ordinal}", ordinal)
         return Invocation(container["readinessProbe"]["exec"]["command"], environment, mounted)
     raise AssertionError(f"no StatefulSet runs {gateway}")
 
@@ -115,26 +116,6 @@ def _node_services(objects: list[dict[str, Any]], stateful_set: str) -> list[str
         pod = selector.get("statefulset.kubernetes.io/pod-name", f"{stateful_set}-0")
         found[int(pod.rsplit("-", 1)[1])] = item["metadata"]["name"]
     return [found[ordinal] for ordinal in sorted(found)]
-
-
-def _container_environment(
-    variables: list[dict[str, Any]], stateful_set: str, ordinal: int
-) -> dict[str, str]:
-    """The environment the kubelet gives the container: the pod's name and index from the
-    downward API, and ``$(NAME)`` references to earlier variables expanded."""
-    downward = {
-        "metadata.labels['apps.kubernetes.io/pod-index']": str(ordinal),
-        "metadata.name": f"{stateful_set}-{ordinal}",
-    }
-    environment: dict[str, str] = {}
-    for variable in variables:
-        if "valueFrom" in variable:
-            environment[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
-            continue
-        environment[variable["name"]] = re.sub(
-            r"\$\(([A-Z_]+)\)", lambda match: environment.get(match[1], match[0]), variable["value"]
-        )
-    return environment
 
 
 INVOCATIONS = {"compose": compose_invocation, "kubernetes": kubernetes_invocation}

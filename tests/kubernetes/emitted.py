@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +12,10 @@ from emitter.pipeline import prepare
 from emitter.spec import KubernetesSpec, StackSpec
 from emitter.targets import Emission
 from emitter.targets.kubernetes import emit
+from tests.support.kubelet import POD_INDEX_LABEL, container_environment, node_settings
 
 KUSTOMIZATION = "kustomization.yaml"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
-POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 # (architecture, redundant role): every architecture, with and without its pair.
 CASES = (
@@ -94,19 +92,8 @@ class Emitted:
         """A container's environment in the pod that runs ``gateway``, as the kubelet gives it:
         the downward API filled in and ``$(NAME)`` references expanded."""
         item, ordinal = self.stateful_set_of(gateway)
-        downward = {
-            f"metadata.labels['{POD_INDEX_LABEL}']": str(ordinal),
-            "metadata.name": f"{item['metadata']['name']}-{ordinal}",
-        }
-        found: dict[str, str] = {}
-        for variable in container(item, container_name).get("env", []):
-            if "valueFrom" in variable:
-                found[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
-            else:
-                found[variable["name"]] = re.sub(
-                    r"\$\(([A-Z_]+)\)", lambda m: found.get(m[1], m[0]), variable["value"]
-                )
-        return found
+        variables = container(item, container_name).get("env", [])
+        return container_environment(variables, f"{item['metadata']['name']}-{ordinal}", ordinal)
 
     def gateway_environment(self, gateway: str) -> dict[str, str]:
         """What the gateway process of ``gateway`` sees: its container's environment, plus the
@@ -116,10 +103,7 @@ class Emitted:
         if node_file is not None:
             item, _ = self.stateful_set_of(gateway)
             config_map = self.named("ConfigMap", f"{item['metadata']['name']}-redundancy")
-            for line in config_map["data"][node_file.rsplit("/", 1)[1]].splitlines():
-                if line and not line.startswith("#"):
-                    key, value = line.split("=", 1)
-                    found[key] = shlex.split(value)[0] if value else ""
+            found.update(node_settings(config_map["data"][node_file.rsplit("/", 1)[1]]))
         return found
 
 
