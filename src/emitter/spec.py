@@ -21,7 +21,8 @@ from pydantic import (
     ValidationError,
 )
 
-from emitter.diagnostics import Diagnostic, StackInvalid, error
+from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
+from emitter.reference import REFERENCE_PATTERN
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
 # Pinned: an 8.3 release on which seeding redundancy.xml is known to form the pair. Bump it
@@ -29,13 +30,25 @@ from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportNam
 DEFAULT_IMAGE = "inductiveautomation/ignition:8.3.6"
 DEFAULT_MEMORY_MB = 2048
 FIRST_HTTP_PORT = 9088
-# An image reference: [registry[:port]/]path[:tag][@digest], printable ASCII without spaces.
-IMAGE_REFERENCE = (
-    r"^[a-z0-9][a-z0-9._:/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+# The largest integer a stack file may hold (int64, what Go and Kubernetes tooling reads), and
+# the most characters one may be written in (0b and 64 binary digits, with room to spare).
+MAX_INTEGER = 2**63 - 1
+MAX_INTEGER_TEXT = 70
+UNKNOWN_KEY = "unknown key"
+YAML_HINT = "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example"
+# The number of a Kubernetes quantity (storage size, CPU): Kubernetes caps any quantity at
+# 2^63-1 instead of refusing it, so more digits than that would silently mean something else.
+QUANTITY_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,9})?"
+# Longer than any preview (so a previewed key keeps its text), short enough for one line.
+KEY_PREVIEW = 80
+OUT_OF_RANGE = "the numbers of a stack file fit in 64 bits"
+NUMBER_HINT = (
+    "use a value in the key's range (`ignition-stack schema` lists them), "
+    "or quote it if it is meant as text"
 )
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti)$"
+QUANTITY_PATTERN = rf"^{QUANTITY_NUMBER}(Ki|Mi|Gi|Ti)$"
 
 
 def _cidr(value: str) -> str:
@@ -111,10 +124,10 @@ class KubernetesSpec(_Model):
         description="Storage class of the data volumes; cluster default when unset.",
     )
     cpu_request: str = Field(
-        default="500m", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU request per gateway."
+        default="500m", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU request per gateway."
     )
     cpu_limit: str = Field(
-        default="2", pattern=r"^[0-9]+(\.[0-9]+)?m?$", description="CPU limit per gateway."
+        default="2", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU limit per gateway."
     )
     web_access_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = (
         Field(
@@ -180,8 +193,10 @@ class StackSpec(_Model):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        pattern=IMAGE_REFERENCE,
-        description="Ignition image, pinned to a tag or digest.",
+        # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
+        # pattern here helps editors that read the schema.
+        json_schema_extra={"pattern": REFERENCE_PATTERN},
+        description="Ignition image, pinned to a tag or digest (not `latest`).",
     )
     gateways: list[GatewaySpec] | None = Field(
         default=None,
@@ -196,7 +211,11 @@ def dotted_path(location: tuple[int | str, ...]) -> str:
     """``("gateways", 2, "redundancy")`` -> ``gateways[2].redundancy``."""
     text = ""
     for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:  # a key: usually a string, but YAML keys can be anything, and any length
+            key = preview(str(part), KEY_PREVIEW)
+            text += f".{key}" if text else key
     return text
 
 
@@ -211,7 +230,25 @@ class _StrictLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # PyYAML's constructors raise plain Python errors for text their tag cannot hold
+        # (`!!int abc`, `!!float ""`, `!!bool x`, a timestamp like 2001-13-45): a YAML error.
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            value = f" {preview(str(node.value))!r}" if isinstance(node.value, str) else ""
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"the {node.id}{value} is not a valid {_short_tag(node.tag)}",
+                node.start_mark,
+            ) from None
+
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if not isinstance(node, yaml.MappingNode):  # `!!set [1]`, `!!map [1]`
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found a {node.id}", node.start_mark
+            )
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
@@ -222,6 +259,73 @@ class _StrictLoader(yaml.SafeLoader):
             if isinstance(key, str):
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_bounded_int(self, node: Any) -> Any:
+        """An integer, or an ``OutOfRange`` marker that ``parse_stack`` reports at its path.
+
+        Python refuses to convert decimal text of more than 4300 digits (and converts long
+        sexagesimal text in quadratic time); no value of a stack file needs more than 64 bits.
+        """
+        text = str(self.construct_scalar(node))
+        if len(text.replace("_", "").lstrip("+-")) <= MAX_INTEGER_TEXT:
+            value = self.construct_yaml_int(node)
+            if -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
+                return value
+        return OutOfRange(text, node.start_mark)
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_bounded_int)
+
+
+class OutOfRange:
+    """Stands in for an integer of the stack file too large to hold, until it is reported."""
+
+    __slots__ = ("column", "line", "text")
+
+    def __init__(self, text: str, mark: Any) -> None:
+        self.text = text
+        self.line = mark.line + 1
+        self.column = mark.column + 1
+
+    def __str__(self) -> str:
+        return preview(self.text)
+
+    # pydantic names a key that is not a string by its repr.
+    __repr__ = __str__
+
+
+def _out_of_range(data: Any) -> list[Diagnostic]:
+    """An IS002 for every ``OutOfRange`` in the loaded data, keys included, in file order.
+
+    Iterative: the data may nest as deeply as the YAML parser allowed."""
+    found: list[tuple[OutOfRange, Diagnostic]] = []
+    pending: list[tuple[tuple[Any, ...], Any]] = [((), data)]
+    while pending:
+        location, value = pending.pop()
+        if isinstance(value, OutOfRange):
+            found.append((value, _number_diagnostic(location, value)))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, OutOfRange):
+                    found.append((key, _number_diagnostic((*location, key), key)))
+                pending.append(((*location, key), item))
+        elif isinstance(value, list):
+            pending.extend(((*location, index), item) for index, item in enumerate(value))
+    found.sort(key=lambda pair: (pair[0].line, pair[0].column))
+    return [diagnostic for _, diagnostic in found]
+
+
+def _number_diagnostic(location: tuple[Any, ...], number: OutOfRange) -> Diagnostic:
+    return error(
+        "IS002",
+        dotted_path(location),
+        f"number {number} on line {number.line} is out of range: {OUT_OF_RANGE}",
+        NUMBER_HINT,
+    )
 
 
 def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
@@ -238,7 +342,7 @@ def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
                     "IS001",
                     "",
                     f"{source} is not valid YAML{where}: {problem}",
-                    "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example",
+                    YAML_HINT,
                 )
             ]
         ) from None
@@ -246,9 +350,16 @@ def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
         raise StackInvalid(
             [error("IS001", "", f"{source} nests too deeply to be a stack file")]
         ) from None
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        # A tagged value construct_object could not place (PyYAML fills some in later).
+        raise StackInvalid(
+            [error("IS001", "", f"{source} holds a value YAML cannot read: {exc}", YAML_HINT)]
+        ) from None
+    numbers = _out_of_range(data)
     if not isinstance(data, dict):
         raise StackInvalid(
-            [
+            numbers
+            or [
                 error(
                     "IS001",
                     "",
@@ -257,16 +368,25 @@ def parse_stack(text: str, source: str = "stack.yaml") -> StackSpec:
                 )
             ]
         )
-    return stack_from_data(data)
+    return stack_from_data(data, numbers)
 
 
-def stack_from_data(data: dict[str, Any]) -> StackSpec:
+def stack_from_data(data: dict[str, Any], reported: list[Diagnostic] | None = None) -> StackSpec:
     """Validate stack data (a parsed file, or flags merged into one); shape errors become
-    diagnostics."""
+    diagnostics, after those ``reported`` already (out-of-range numbers)."""
+    reported = reported or []
     try:
-        return StackSpec.model_validate(data)
+        spec = StackSpec.model_validate(data)
     except ValidationError as exc:
-        raise StackInvalid([_shape_diagnostic(item) for item in exc.errors()]) from None
+        # At a reported number's path pydantic only adds "not a valid integer"; an unknown key
+        # there is a second problem, worth its own line.
+        paths = {diagnostic.path for diagnostic in reported}
+        shape = [_shape_diagnostic(item) for item in exc.errors()]
+        shape = [d for d in shape if d.path not in paths or d.message == UNKNOWN_KEY]
+        raise StackInvalid([*reported, *shape]) from None
+    if reported:
+        raise StackInvalid(reported)
+    return spec
 
 
 def _shape_diagnostic(item: Any) -> Diagnostic:
@@ -274,10 +394,13 @@ def _shape_diagnostic(item: Any) -> Diagnostic:
     kind = item["type"]
     if kind == "extra_forbidden":
         hint = "remove the key, or check its spelling against `ignition-stack schema`"
-        message = "unknown key"
+        message = UNKNOWN_KEY
     elif kind == "missing":
         hint = "add it; `ignition-stack schema` describes every key"
         message = "required key is missing"
+    elif kind == "int_parsing_size":  # a quoted number too long for Python to convert
+        hint = NUMBER_HINT
+        message = f"number {preview(str(item['input']))} is out of range: {OUT_OF_RANGE}"
     else:
         hint = "`ignition-stack schema` describes every key and its allowed values"
         message = item["msg"]
@@ -285,22 +408,9 @@ def _shape_diagnostic(item: Any) -> Diagnostic:
 
 
 def load_stack_file(path: Path) -> StackSpec:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StackInvalid(
-            [
-                error(
-                    "IS001",
-                    "",
-                    f"no stack file at {path}",
-                    "create one with `ignition-stack create NAME --arch ...`, or pass its path",
-                )
-            ]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StackInvalid([error("IS001", "", f"cannot read {path}: {exc}")]) from None
-    return parse_stack(text, source=str(path))
+    from emitter.stackfile import read_stack_file
+
+    return parse_stack(read_stack_file(path), source=str(path))
 
 
 STACK_FILE_HEADER = (

@@ -7,6 +7,8 @@
 #                   reasoned exceptions of (tests/support/scanners.py)
 # and cert-manager's CRDs (.tools/cert-manager/), the schemas its Certificates and Issuers are
 # validated against. All come from the Go module proxy; a second run reuses what is there.
+# Last, install-kubernetes.sh builds the Kubernetes control plane the engine tests run
+# (about 8 minutes the first time).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KUBECONFORM_VERSION=v0.7.0
@@ -33,3 +35,7 @@ if [ ! -d "$crds" ]; then
   mkdir -p "$crds.partial" && cp "$module"/deploy/crds/crd-*.yaml "$crds.partial/" && mv "$crds.partial" "$crds"
 fi
 echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION"
+# The real engines of the engine tests: a Kubernetes control plane (built from the Go module
+# proxy), and the Docker engine with the cached Debian base image of the Compose tests (root only).
+tests/tools/install-kubernetes.sh  # from the repository root, where the cd above left us
+tests/tools/install-docker.sh
