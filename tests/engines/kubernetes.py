@@ -423,7 +423,8 @@ def _write_kubeconfig(path: Path, server: str, token: str) -> None:
 
 
 def fake_node(name: str) -> dict[str, Any]:
-    capacity = {"cpu": "32", "memory": "256Gi", "pods": "110"}
+    # ephemeral-storage too: the gateways request it, and a node without it fits no gateway pod.
+    capacity = {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti", "pods": "110"}
     return {
         "apiVersion": "v1",
         "kind": "Node",
