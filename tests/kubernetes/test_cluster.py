@@ -139,19 +139,24 @@ def owner(pod: dict[str, Any]) -> str | None:
     return None
 
 
-# The scheduler may try a pod before the volume controller has bound its claim (to the volume
-# made for it in advance); it retries once the claim is bound.
+# Warnings about the cluster's own timing, never about the objects applied:
+# * the scheduler may try a pod before the volume controller has bound its claim (to the
+#   volume made for it in advance); it retries once the claim is bound;
+# * the API server's Service IP repair loop can run between a Service's IP allocation and the
+#   Service's write and report the IP as not allocated (kubernetes/kubernetes#37488).
 CLAIM_NOT_YET_BOUND = "pod has unbound immediate PersistentVolumeClaims"
+IP_REPAIR_RACE = "ClusterIPNotAllocated"
 
 
 def warnings(kubectl: Kubectl, namespace: str) -> list[str]:
-    """Every Warning event in ``namespace`` but the scheduler's transient unbound-claim one."""
+    """Every Warning event in ``namespace`` but the cluster's own transient ones (above)."""
     events = kubectl.json("get", "events", "--field-selector", "type=Warning", namespace=namespace)
     return [
         f"{event['involvedObject']['kind']}/{event['involvedObject']['name']}: "
         f"{event['reason']}: {event['message']}"
         for event in events["items"]
         if not (event["reason"] == "FailedScheduling" and CLAIM_NOT_YET_BOUND in event["message"])
+        and event["reason"] != IP_REPAIR_RACE
     ]
 
 
