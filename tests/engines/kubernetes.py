@@ -313,6 +313,9 @@ class ControlPlane:
             *client,
             f"--service-account-private-key-file={pki / 'sa.key'}",
             "--controllers=*",
+            # kwok renews the fake nodes' heartbeats; on a loaded machine one can come late, and
+            # the node controller would then mark the node and its pods not ready mid-test.
+            "--node-monitor-grace-period=10m",
         )
         self._launch("kube-scheduler", binaries, *client)
         stages = self.directory / "kwok-stages.yaml"

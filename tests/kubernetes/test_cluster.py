@@ -500,14 +500,29 @@ def pair_up(moment: Moment) -> bool:
 
 def rollout_status(kubectl: Kubectl, namespace: str, names: list[str]) -> None:
     for name in names:
-        kubectl(
+        run = kubectl(
             "rollout",
             "status",
             f"statefulset/{name}",
             f"--timeout={TIMEOUT:.0f}s",
             namespace=namespace,
             timeout=TIMEOUT + 10,
+            check=False,
         )
+        if run.returncode != 0:
+            pods = kubectl("get", "pods", "-o", "wide", namespace=namespace, check=False).stdout
+            status = kubectl(
+                "get", "statefulset", name, "-o", "jsonpath={.status}", namespace=namespace,
+                check=False,
+            ).stdout  # fmt: skip
+            events = kubectl(
+                "get", "events", "--sort-by=.lastTimestamp", namespace=namespace, check=False
+            ).stdout
+            pytest.fail(
+                f"statefulset/{name} did not finish rolling out: {run.stderr}\n{status}\n"
+                f"{pods}\n{events[-4000:]}",
+                pytrace=False,
+            )
 
 
 def pair_of(objects: list[dict[str, Any]]) -> tuple[str, list[str]]:
