@@ -644,3 +644,58 @@ def test_pair_rolls_one_member_at_a_time_backup_first(
     assert first_replaced.backup, (
         f"{first_replaced.name}, the master, was replaced first\n{history}"
     )
+
+
+def _evict(kubectl: Kubectl, namespace: str, pod: str) -> subprocess.CompletedProcess[str]:
+    """Ask the Eviction API to evict ``pod``, as `kubectl drain` does for every pod of a node."""
+    body = json.dumps(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": namespace},
+        }
+    )
+    return kubectl(
+        "create",
+        "--raw",
+        f"/api/v1/namespaces/{namespace}/pods/{pod}/eviction",
+        "-f",
+        "-",
+        stdin=body,
+        check=False,
+    )
+
+
+def _disruptions_allowed(kubectl: Kubectl, namespace: str, budget: str) -> int:
+    status = kubectl.json("get", "poddisruptionbudget", budget, namespace=namespace)["status"]
+    return int(status.get("disruptionsAllowed", 0))
+
+
+def test_a_drain_takes_one_node_of_the_pair_at_a_time(
+    kubectl: Kubectl, new_namespace: NewNamespace, tmp_path: Path
+) -> None:
+    """The pair's PodDisruptionBudget lets a drain evict either node once the other is ready,
+    and never both at once: the eviction of the second is refused until the first is back."""
+    namespace = new_namespace()
+    tree = write_tree(golden_files("basic-redundant"), tmp_path / "kubernetes", namespace)
+    objects = apply_cleanly(kubectl, tree, namespace)
+    role, members = pair_of(objects)
+    budget = f"{role}-pair"
+    rollout_status(kubectl, namespace, members)
+    deadline = time.monotonic() + TIMEOUT
+    while _disruptions_allowed(kubectl, namespace, budget) < 1:
+        assert time.monotonic() < deadline, f"{budget} never allowed a disruption"
+        time.sleep(0.5)
+    master, backup = f"{members[0]}-0", f"{members[0]}-1"
+    first = _evict(kubectl, namespace, master)
+    assert first.returncode == 0, first.stderr
+    second = _evict(kubectl, namespace, backup)
+    assert second.returncode != 0, "both nodes of the pair were evicted at once"
+    assert "disruption budget" in second.stderr, second.stderr
+    # Once the master is back and ready, the drain of the backup's node goes on.
+    rollout_status(kubectl, namespace, members)
+    deadline = time.monotonic() + TIMEOUT
+    while (third := _evict(kubectl, namespace, backup)).returncode != 0:
+        assert "disruption budget" in third.stderr, third.stderr
+        assert time.monotonic() < deadline, f"{backup} was never evictable: {third.stderr}"
+        time.sleep(0.5)
