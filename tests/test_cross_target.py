@@ -11,7 +11,7 @@ from hypothesis import given
 from emitter.ir import Stack
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
-from tests.support.kubelet import container_environment, node_settings
+from tests.support.kubelet import container_environment, node_settings, pod_gateways
 
 from .test_properties import SETTINGS, stacks
 
@@ -58,10 +58,11 @@ def kubernetes_view(files: dict[str, str], stack: Stack) -> dict[str, Any]:
             for source in configuration["projected"]["sources"]
             for item in source["configMap"]["items"]
         }
-        for ordinal, pod_name in enumerate(_pods(document)):
+        pods = pod_gateways(services.values(), document)
+        for ordinal, (pod_name, gateway) in enumerate(pods.items()):
             environment = _environment(container["env"], pod_name, ordinal, mounted)
             redundancy_file = environment.get("NODE_REDUNDANCY_XML", "").rpartition("/")[2]
-            view[_gateway_of(pod_name, services, document)] = {
+            view[gateway] = {
                 "links": _links(environment),
                 "system_name": container["args"][1].replace("$(POD_NAME)", pod_name),
                 "edition": environment["IGNITION_EDITION"],
@@ -75,29 +76,6 @@ def kubernetes_view(files: dict[str, str], stack: Stack) -> dict[str, Any]:
             assert node["pairing"][1] in services
     assert set(view) == {gateway.name for gateway in stack.gateways}
     return view
-
-
-def _pods(stateful_set: dict[str, Any]) -> list[str]:
-    name = stateful_set["metadata"]["name"]
-    return [f"{name}-{ordinal}" for ordinal in range(stateful_set["spec"]["replicas"])]
-
-
-def _gateway_of(pod: str, services: dict[str, Any], stateful_set: dict[str, Any]) -> str:
-    """The gateway a pod runs: the one whose own Service selects it (a single gateway or a
-    pair's node), or the pod's own name (a replicated tier)."""
-    name = stateful_set["metadata"]["name"]
-    for service in services.values():
-        selector = service["spec"]["selector"]
-        if (
-            service["spec"].get("clusterIP") == "None"
-            or selector.get("app.kubernetes.io/instance") != name
-        ):
-            continue
-        if selector.get("statefulset.kubernetes.io/pod-name", f"{name}-0") == pod and (
-            stateful_set["spec"].get("podManagementPolicy") != "Parallel"
-        ):
-            return str(service["metadata"]["name"])
-    return pod
 
 
 def _environment(

@@ -13,7 +13,6 @@ RedundantNodeActiveStatus).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -30,7 +28,7 @@ import yaml
 from emitter import image
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
-from tests.support.kubelet import container_environment
+from tests.support.kubelet import container_environment, pod_gateways
 
 pytestmark = pytest.mark.skipif(
     shutil.which("curl") is None, reason="curl is needed (the Ignition image has it)"
@@ -81,14 +79,10 @@ def kubernetes_invocation(gateway: str) -> Invocation:
         if item["kind"] != "StatefulSet":
             continue
         name = item["metadata"]["name"]
-        service_names = _node_services(objects, name)
-        replica = re.fullmatch(rf"{re.escape(name)}-(\d+)", gateway)
-        if gateway in service_names:
-            ordinal = service_names.index(gateway)
-        elif replica and item["spec"].get("podManagementPolicy") == "Parallel":
-            ordinal = int(replica[1])  # a pod of a replicated tier, named like the gateway
-        else:
+        pods = [pod for pod, runs in pod_gateways(objects, item).items() if runs == gateway]
+        if not pods:
             continue
+        ordinal = int(pods[0].rsplit("-", 1)[1])
         pod = item["spec"]["template"]["spec"]
         container = next(c for c in pod["containers"] if c["name"] == "gateway")
         mounted: dict[str, str] = {}
@@ -101,21 +95,6 @@ def kubernetes_invocation(gateway: str) -> Invocation:
         environment = container_environment(container["env"], f"{name}-{ordinal}", ordinal)
         return Invocation(container["readinessProbe"]["exec"]["command"], environment, mounted)
     raise AssertionError(f"no StatefulSet runs {gateway}")
-
-
-def _node_services(objects: list[dict[str, Any]], stateful_set: str) -> list[str]:
-    """The gateway names a StatefulSet runs, by ordinal (its nodes' Services)."""
-    found = {}
-    for item in objects:
-        selector = item.get("spec", {}).get("selector", {}) if item["kind"] == "Service" else {}
-        if (
-            selector.get("app.kubernetes.io/instance") != stateful_set
-            or item["spec"].get("clusterIP") == "None"
-        ):
-            continue
-        pod = selector.get("statefulset.kubernetes.io/pod-name", f"{stateful_set}-0")
-        found[int(pod.rsplit("-", 1)[1])] = item["metadata"]["name"]
-    return [found[ordinal] for ordinal in sorted(found)]
 
 
 INVOCATIONS = {"compose": compose_invocation, "kubernetes": kubernetes_invocation}

@@ -6,7 +6,7 @@ test gets its own namespace, Pod Security ``restricted`` enforced and warned.
 
 * Every golden tree and every scaffolded overlay applies server-side with no warning and no
   refusal, its pods are admitted and scheduled, and re-applying it changes nothing.
-* ``emit --check``'s immutable-field notes (``immutable.drift_notes``) agree with the API server
+* ``emit --check``'s immutable-field notes (``drift.drift_notes``) agree with the API server
   about which StatefulSet changes it refuses.
 * A redundant pair rolls one member at a time, backup first: the master and the backup are
   never both down once the pair was Ready.
@@ -30,7 +30,7 @@ import yaml
 from emitter import image
 from emitter.pipeline import prepare, render
 from emitter.spec import load_stack_file
-from emitter.targets.kubernetes import immutable
+from emitter.targets.kubernetes import drift
 
 from ..conftest import GOLDEN, Result
 from ..engines.kubernetes import Kubectl, prepare_namespace
@@ -329,7 +329,7 @@ def apply_changed_stateful_set(
     mutate(document["spec"])
     after = yaml.safe_dump(document)
     path.write_text(after, encoding="utf-8")
-    return immutable.drift_notes(path.name, before, after), apply_tree(kubectl, tree), document
+    return drift.drift_notes(path.name, before, after), apply_tree(kubectl, tree), document
 
 
 @pytest.mark.parametrize("field", REFUSED_CHANGES)

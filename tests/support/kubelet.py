@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Iterable
 from typing import Any
 
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
@@ -33,4 +34,28 @@ def node_settings(text: str) -> dict[str, str]:
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
             found[key] = shlex.split(value)[0] if value else ""
+    return found
+
+
+def pod_gateways(objects: Iterable[dict[str, Any]], stateful_set: dict[str, Any]) -> dict[str, str]:
+    """The gateway each pod of a StatefulSet runs, by pod name: the one whose own Service selects
+    the pod (a single gateway, or a pair's node by ``statefulset.kubernetes.io/pod-name``). The
+    pods of a replicated tier run the gateway they are named after, so they map to themselves."""
+    name = stateful_set["metadata"]["name"]
+    pods = [f"{name}-{ordinal}" for ordinal in range(stateful_set["spec"].get("replicas", 1))]
+    found = {pod: pod for pod in pods}
+    if stateful_set["spec"].get("podManagementPolicy") == "Parallel":
+        return found
+    for service in objects:
+        if service["kind"] != "Service":
+            continue
+        selector = service["spec"].get("selector") or {}
+        if (
+            service["spec"].get("clusterIP") == "None"
+            or selector.get("app.kubernetes.io/instance") != name
+        ):
+            continue
+        found[selector.get("statefulset.kubernetes.io/pod-name", f"{name}-0")] = service[
+            "metadata"
+        ]["name"]
     return found
