@@ -3,7 +3,10 @@ POST-SETUP.md current in the same commit as targets/."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -223,3 +226,28 @@ def test_change_notes_never_read_through_a_symlink(cli: Cli, tmp_path: Path, che
     if not check:
         assert "refusing to replace symlink" in result.stderr
     assert "storage: 99Gi" in outside.read_text()
+
+
+def test_a_named_pipe_in_place_of_a_generated_file_does_not_hang(tmp_path: Path) -> None:
+    """The tree writer's reads never wait for a writer (in a process of its own, so that a
+    regression fails instead of stalling the run)."""
+    project = tmp_path / "plant"
+    created = subprocess.run(
+        [sys.executable, "-m", "emitter", "create", "plant", "--arch", "basic", "-o", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    (project / "POST-SETUP.md").unlink()
+    os.mkfifo(project / "POST-SETUP.md")
+    for extra in (["--check"], []):
+        result = subprocess.run(
+            [sys.executable, "-m", "emitter", "emit", project / "stack.yaml", *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == (1 if extra else 0), result.stdout + result.stderr
+    assert (project / "POST-SETUP.md").is_file()
