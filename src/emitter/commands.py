@@ -16,7 +16,7 @@ from emitter.pipeline import Resolved, prepare, render
 from emitter.project import POST_SETUP, POST_SETUP_ADOPT, TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
-from emitter.targets import TARGET_NAMES, drift_notes, target_names
+from emitter.targets import TARGET_NAMES, Emission, drift_notes, target_names
 from emitter.tool import default_requirement, tool_problem
 from emitter.tree import MANIFEST, Drift, inspect_trees, write_trees
 
@@ -178,6 +178,10 @@ def create_command(
         print(f"      cd {directory} && docker compose up -d")
 
 
+# Per directory below an emit's root: relative path -> text.
+Trees = dict[str, dict[str, str]]
+
+
 @dataclass(frozen=True)
 class Layout:
     """Where an emit writes: one root it owns (locked, journaled) and a directory per target
@@ -284,7 +288,7 @@ def _emit(
     emissions = render(resolved, targets)
     layout = _layout(stack_file, targets, out)
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
-    adopt = {}
+    adopt: Trees = {}
     if layout.project:
         trees[""] = {POST_SETUP: post_setup(resolved.stack, selection.project)}
         adopt[""] = POST_SETUP_ADOPT
@@ -295,33 +299,49 @@ def _emit(
             file=sys.stderr,
         )
     if check:
-        inspection = inspect_trees(layout.root, trees, adopt)
-        _report_recovery(layout.root, inspection.recovery)
-        drifted = bool(inspection.recovery.leftovers)
-        if drifted:
-            print(
-                f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
-                f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
-            )
-        for name, emission in emissions.items():
-            directory = layout.directory(name)
-            drift = inspection.drifts[layout.subdirectories[name]]
-            if not drift.clean:
-                drifted = True
-                notes = _change_notes(name, drift.before, emission.files)
-                print(_drift_report(name, directory, drift, full_diff, notes))
-            else:
-                print(f"{name}: {directory} is up to date")
-        if layout.project:
-            drift = inspection.drifts[""]
-            if not drift.clean:
-                drifted = True
-                print(_drift_report(POST_SETUP, layout.root, drift, full_diff, []))
-            else:
-                print(f"{POST_SETUP}: {layout.root / POST_SETUP} is up to date")
-        if drifted:
-            raise DriftFound()
-        return
+        _check(layout, trees, adopt, emissions, full_diff)
+    else:
+        _write(layout, trees, adopt, emissions)
+
+
+def _check(
+    layout: Layout,
+    trees: Trees,
+    adopt: Trees,
+    emissions: dict[str, Emission],
+    full_diff: bool,
+) -> None:
+    """``emit --check``: report every tree's drift; raise ``DriftFound`` if any."""
+    inspection = inspect_trees(layout.root, trees, adopt)
+    _report_recovery(layout.root, inspection.recovery)
+    drifted = bool(inspection.recovery.leftovers)
+    if drifted:
+        print(
+            f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
+            f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
+        )
+    for name, emission in emissions.items():
+        directory = layout.directory(name)
+        drift = inspection.drifts[layout.subdirectories[name]]
+        if not drift.clean:
+            drifted = True
+            notes = _change_notes(name, drift.before, emission.files)
+            print(_drift_report(name, directory, drift, full_diff, notes))
+        else:
+            print(f"{name}: {directory} is up to date")
+    if layout.project:
+        drift = inspection.drifts[""]
+        if not drift.clean:
+            drifted = True
+            print(_drift_report(POST_SETUP, layout.root, drift, full_diff, []))
+        else:
+            print(f"{POST_SETUP}: {layout.root / POST_SETUP} is up to date")
+    if drifted:
+        raise DriftFound()
+
+
+def _write(layout: Layout, trees: Trees, adopt: Trees, emissions: dict[str, Emission]) -> None:
+    """``emit``: one commit for every tree, then what changed and what to know about it."""
     written = write_trees(layout.root, trees, adopt)
     _report_recovery(layout.root, written.recovery)
     for name, emission in emissions.items():

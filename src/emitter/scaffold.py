@@ -70,5 +70,7 @@ def ci_workflow(stack: Stack, targets: tuple[str, ...], tool: str) -> str:
     header = (
         f"# Checks the {stack.name!r} stack on every pull request. Scaffolded once by\n"
         "# `ignition-stack create`; it is yours to edit.\n"
+        "# It installs the tool from `tool:` in stack.yaml (`create --tool-spec`): the\n"
+        "# distribution ignition-stack-emitter. PyPI's `ignition-stack` is a different tool.\n"
     )
     return header + dump_yaml(workflow)
