@@ -125,8 +125,11 @@ def test_the_default_install_step_names_this_release(
 ) -> None:
     """Without --tool-spec the workflow installs ignition-stack-emitter==VERSION; served from
     a directory standing in for the user's package index, pip resolves it to this tool."""
-    project = create(cli, tmp_path, "--arch", "basic", "--transport", "ssl")
+    created = cli("create", "plant", "--arch", "basic", "--transport", "ssl", "-o", str(tmp_path))
+    assert created.exit_code == 0, created.stderr
+    project = tmp_path / "plant"
     requirement = f"ignition-stack-emitter=={__version__}"
+    assert f"CI installs {requirement}" in created.stdout
     assert yaml.safe_load((project / "stack.yaml").read_text())["tool"] == requirement
     run = install_step(load_workflow(project))
     assert shlex.split(run) == ["python", "-m", "pip", "install", requirement]

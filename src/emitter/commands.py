@@ -176,6 +176,8 @@ def create_command(
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
         print(f"      cd {directory} && docker compose up -d")
+    if ci:
+        print(f"CI installs {resolved.explicit.tool} (stack.yaml `tool:`, set by --tool-spec)")
 
 
 # Per directory below an emit's root: relative path -> text.
