@@ -30,6 +30,7 @@ def test_create_redundant_scale_out(cli: Cli, tmp_path: Path) -> None:
     assert sorted(read_tree(project)) == [
         ".github/workflows/ignition-stack.yaml",
         ".gitignore",
+        ".ignition-stack-files",
         "POST-SETUP.md",
         "compose.yaml",
         "secrets/gateway-admin-password",

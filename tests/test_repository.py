@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from .conftest import Result
 
 ROOT = Path(__file__).parent.parent
 
@@ -47,6 +50,14 @@ def test_committed_targets_are_what_stack_yaml_emits() -> None:
         drift = diff_tree(ROOT / "targets" / name, emission.files)
         assert drift.clean, f"targets/{name} is stale: run `ignition-stack emit` ({drift})"
     assert resolved.stack.redundant == "backend" and resolved.stack.architecture == "scale-out"
+
+
+def test_the_repository_passes_its_own_drift_gate(cli: Callable[..., Result]) -> None:
+    """`emit --check` at the top, as a user's CI runs it: the recorded targets and the
+    generated POST-SETUP.md are current."""
+    result = cli("emit", str(ROOT / "stack.yaml"), "--check")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "POST-SETUP.md" in result.stdout and "kubernetes" in result.stdout
 
 
 @pytest.mark.external

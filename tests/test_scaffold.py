@@ -78,7 +78,7 @@ def test_the_ci_workflow_is_a_valid_github_workflow(cli: Cli, tmp_path: Path) ->
     )
     jsonschema.validate(workflow, json.loads(vendored.read_text()))
     runs = "\n".join(step.get("run", "") for step in workflow["jobs"]["check"]["steps"])
-    assert "ignition-stack emit stack.yaml --target all --check\n" in runs + "\n"
+    assert "ignition-stack emit stack.yaml --check\n" in runs + "\n"
     assert "kubectl kustomize" in runs and "kubeconform -strict" in runs
     # The production overlay's gate makes the demo-only plain transport an error.
     gate = next(
@@ -129,7 +129,7 @@ def test_a_compose_only_workflow_has_no_kubernetes_steps(cli: Cli, tmp_path: Pat
         == 0
     )
     workflow = (tmp_path / "plant" / ".github" / "workflows" / "ignition-stack.yaml").read_text()
-    assert "ignition-stack emit stack.yaml --target compose --check" in workflow
+    assert "ignition-stack emit stack.yaml --check" in workflow
     assert "kubeconform" not in workflow and "--strict" not in workflow
 
 

@@ -99,7 +99,13 @@ def create(
             help="Role that runs the Edge edition, or `none` [default: spoke for hub-and-spoke]."
         ),
     ] = None,
-    target: Annotated[TargetChoice, typer.Option(help="What to generate.")] = TargetChoice.COMPOSE,
+    target: Annotated[
+        TargetChoice | None,
+        typer.Option(
+            help="What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
+            "keeps to [default: the -f file's targets, else compose]."
+        ),
+    ] = None,
     transport: Annotated[
         TransportName | None,
         typer.Option(
@@ -126,6 +132,16 @@ def create(
         bool,
         typer.Option("--ci/--no-ci", help="Scaffold a GitHub Actions drift/validation workflow."),
     ] = True,
+    tool_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--tool-spec",
+            metavar="REQUIREMENT",
+            help="The pip requirement the CI workflow installs this tool from (a pinned version, "
+            "wheel URL or git URL of the distribution ignition-stack-emitter); recorded as "
+            "`tool:` in stack.yaml [default: the -f file's, else ignition-stack-emitter==VERSION].",
+        ),
+    ] = None,
 ) -> None:
     """Create a project NAME: stack.yaml, the generated targets and POST-SETUP.md."""
     from emitter.commands import Shape, create_command
@@ -140,13 +156,14 @@ def create(
             edge_role=edge_role,
             transport=transport.value if transport else None,
         ),
-        target=target.value,
+        target=target.value if target else None,
         stack_file=stack_file,
         dry_run=dry_run,
         output_format=output_format.value,
         output_dir=output_dir,
         strict=strict,
         ci=ci,
+        tool_spec=tool_spec,
     )
 
 
@@ -158,12 +175,20 @@ app.command("init", help="Same as create.")(create)
 def emit(
     stack_file: Annotated[Path, typer.Argument(help="The stack file.")] = Path("stack.yaml"),
     target: Annotated[
-        TargetChoice, typer.Option(help="Which target(s) to write.")
-    ] = TargetChoice.ALL,
+        TargetChoice | None,
+        typer.Option(
+            help="Write exactly this target (or all) this time: narrows the stack file's "
+            "`targets:`, or adds one for this run only (stack.yaml is not changed) "
+            "[default: the stack file's `targets:`; without that key, the targets already in "
+            "targets/ beside it, else all]."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Output directory (with --target all: one sub-directory per target) [default: targets/<target> beside the stack file]."
+            help="Output directory (with several targets: one sub-directory per target); "
+            "POST-SETUP.md is then not written [default: targets/<target> beside the stack "
+            "file, with POST-SETUP.md beside the stack file]."
         ),
     ] = None,
     check: Annotated[
@@ -175,12 +200,13 @@ def emit(
     ] = False,
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
 ) -> None:
-    """Generate targets from a stack file (or, with --check, verify they are up to date)."""
+    """Generate targets and POST-SETUP.md from a stack file (or, with --check, verify they are
+    up to date)."""
     from emitter.commands import emit_command
 
     emit_command(
         stack_file=stack_file,
-        target=target.value,
+        target=target.value if target else None,
         out=out,
         check=check,
         full_diff=diff,

@@ -10,13 +10,15 @@ from typing import Any
 from emitter import rules
 from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import Diagnostic, EmitterError, UsageError
+from emitter.documents import post_setup
 from emitter.journal import Recovery
 from emitter.pipeline import Resolved, prepare, render
-from emitter.project import TARGETS, create_project
+from emitter.project import POST_SETUP, POST_SETUP_ADOPT, TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
-from emitter.targets import drift_notes, target_names
-from emitter.tree import Drift, inspect_trees, read_manifest, write_trees
+from emitter.targets import TARGET_NAMES, Emission, drift_notes, target_names
+from emitter.tool import default_requirement, tool_problem
+from emitter.tree import MANIFEST, Drift, inspect_trees, write_trees
 
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
@@ -128,20 +130,41 @@ def _check_flags(spec: StackSpec, flags: dict[str, Any]) -> None:
             )
 
 
+def recorded(spec: StackSpec, target: str | None, tool_spec: str | None) -> StackSpec:
+    """The stack with what ``create`` records for ``emit`` and the CI workflow: its targets
+    (``--target``, else the stack file's, else Compose) and the requirement CI installs the
+    tool from (``--tool-spec``, else the stack file's, else this release from PyPI)."""
+    if tool_spec is not None:
+        problem = tool_problem(tool_spec, path="--tool-spec")
+        if problem:
+            raise _usage(problem)
+    if target is not None:
+        targets = list(target_names(target))
+    else:
+        targets = list(spec.targets or ["compose"])
+    return spec.model_copy(
+        update={
+            "targets": [name for name in TARGET_NAMES if name in targets],
+            "tool": tool_spec or spec.tool or default_requirement(),
+        }
+    )
+
+
 def create_command(
     *,
     name: str,
     shape: Shape,
-    target: str,
+    target: str | None,
     stack_file: Path | None,
     dry_run: bool,
     output_format: str,
     output_dir: Path,
     strict: bool,
     ci: bool = True,
+    tool_spec: str | None = None,
 ) -> None:
-    targets = target_names(target)
-    spec = build_spec(name, shape, stack_file)
+    spec = recorded(build_spec(name, shape, stack_file), target, tool_spec)
+    targets = tuple(spec.targets or ())
     resolved = prepare(spec, strict=strict)
     _warn(resolved.warnings)
     if dry_run:
@@ -153,15 +176,23 @@ def create_command(
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
         print(f"      cd {directory} && docker compose up -d")
+    if ci:
+        print(f"CI installs {resolved.explicit.tool} (stack.yaml `tool:`, set by --tool-spec)")
+
+
+# Per directory below an emit's root: relative path -> text.
+Trees = dict[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
 class Layout:
     """Where an emit writes: one root it owns (locked, journaled) and a directory per target
-    below it (``""``: the root itself)."""
+    below it (``""``: the root itself). Without --out the root is the project directory, so
+    POST-SETUP.md beside the stack file changes in the same commit as targets/."""
 
     root: Path
     subdirectories: dict[str, str]
+    project: bool
 
     def directory(self, target: str) -> Path:
         sub = self.subdirectories[target]
@@ -170,14 +201,60 @@ class Layout:
 
 def _layout(stack_file: Path, targets: tuple[str, ...], out: Path | None) -> Layout:
     if out is None:
-        return Layout(stack_file.parent / TARGETS, {name: name for name in targets})
+        project = stack_file.parent
+        # The project directory is where the user pointed us; only what is below it must not
+        # be reached through a symlink.
+        if project.is_symlink():
+            project = project.resolve()
+        return Layout(project, {name: f"{TARGETS}/{name}" for name in targets}, project=True)
     if len(targets) == 1:
-        return Layout(out, {targets[0]: ""})
-    return Layout(out, {name: name for name in targets})
+        return Layout(out, {targets[0]: ""}, project=False)
+    return Layout(out, {name: name for name in targets}, project=False)
+
+
+def _emitted_before(stack_file: Path) -> tuple[str, ...]:
+    """The targets whose trees an earlier emit left beside the stack file."""
+    directory = stack_file.parent / TARGETS
+    return tuple(
+        name
+        for name in TARGET_NAMES
+        if (directory / name / MANIFEST).is_file() and not (directory / name).is_symlink()
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What one emit writes (``emitted``) and what the project has (``project``, which
+    POST-SETUP.md describes)."""
+
+    emitted: tuple[str, ...]
+    project: tuple[str, ...]
+    unrecorded: tuple[str, ...] = ()
+
+
+def select_targets(spec: StackSpec, stack_file: Path, requested: str | None) -> Selection:
+    """``--target`` emits exactly that target (narrowing the project's, or adding one for
+    this run); without it, the stack file's ``targets:``. A stack file without the key (from
+    0.1) keeps the targets already emitted beside it, or gets every target if there are none."""
+    if spec.targets is not None:
+        project = tuple(name for name in TARGET_NAMES if name in spec.targets)
+        if requested is None:
+            return Selection(project, project)
+        emitted = target_names(requested)
+        return Selection(emitted, project, tuple(n for n in emitted if n not in project))
+    before = _emitted_before(stack_file)
+    emitted = target_names(requested) if requested is not None else (before or TARGET_NAMES)
+    return Selection(emitted, tuple(n for n in TARGET_NAMES if n in before or n in emitted))
 
 
 def emit_command(
-    *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
+    *,
+    stack_file: Path,
+    target: str | None,
+    out: Path | None,
+    check: bool,
+    full_diff: bool,
+    strict: bool,
 ) -> None:
     try:
         _emit(
@@ -198,44 +275,86 @@ def emit_command(
 
 
 def _emit(
-    *, stack_file: Path, target: str, out: Path | None, check: bool, full_diff: bool, strict: bool
+    *,
+    stack_file: Path,
+    target: str | None,
+    out: Path | None,
+    check: bool,
+    full_diff: bool,
+    strict: bool,
 ) -> None:
-    targets = target_names(target)
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
+    selection = select_targets(resolved.explicit, stack_file, target)
+    targets = selection.emitted
     _warn(resolved.warnings)
     emissions = render(resolved, targets)
     layout = _layout(stack_file, targets, out)
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
+    adopt: Trees = {}
+    if layout.project:
+        trees[""] = {POST_SETUP: post_setup(resolved.stack, selection.project)}
+        adopt[""] = POST_SETUP_ADOPT
+    for name in selection.unrecorded:
+        print(
+            f"notice: {name} is not in the stack file's `targets:`, so an `emit` without "
+            f"--target leaves it as it is; add it there to keep it current",
+            file=sys.stderr,
+        )
     if check:
-        inspection = inspect_trees(layout.root, trees)
-        _report_recovery(layout.root, inspection.recovery)
-        drifted = bool(inspection.recovery.leftovers)
-        if drifted:
-            print(
-                f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
-                f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
-            )
-        for name, emission in emissions.items():
-            directory = layout.directory(name)
-            drift = inspection.drifts[layout.subdirectories[name]]
-            if not drift.clean:
-                drifted = True
-                notes = _change_notes(name, directory, emission.files)
-                print(_drift_report(name, directory, drift, full_diff, notes))
-            else:
-                print(f"{name}: {directory} is up to date")
-        if drifted:
-            raise DriftFound()
-        return
+        _check(layout, trees, adopt, emissions, full_diff)
+    else:
+        _write(layout, trees, adopt, emissions)
+
+
+def _check(
+    layout: Layout,
+    trees: Trees,
+    adopt: Trees,
+    emissions: dict[str, Emission],
+    full_diff: bool,
+) -> None:
+    """``emit --check``: report every tree's drift; raise ``DriftFound`` if any."""
+    inspection = inspect_trees(layout.root, trees, adopt)
+    _report_recovery(layout.root, inspection.recovery)
+    drifted = bool(inspection.recovery.leftovers)
+    if drifted:
+        print(
+            f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
+            f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
+        )
     for name, emission in emissions.items():
-        for note in _change_notes(name, layout.directory(name), emission.files):
-            print(f"notice: {note}", file=sys.stderr)
-    written = write_trees(layout.root, trees)
+        directory = layout.directory(name)
+        drift = inspection.drifts[layout.subdirectories[name]]
+        if not drift.clean:
+            drifted = True
+            notes = _change_notes(name, drift.before, emission.files)
+            print(_drift_report(name, directory, drift, full_diff, notes))
+        else:
+            print(f"{name}: {directory} is up to date")
+    if layout.project:
+        drift = inspection.drifts[""]
+        if not drift.clean:
+            drifted = True
+            print(_drift_report(POST_SETUP, layout.root, drift, full_diff, []))
+        else:
+            print(f"{POST_SETUP}: {layout.root / POST_SETUP} is up to date")
+    if drifted:
+        raise DriftFound()
+
+
+def _write(layout: Layout, trees: Trees, adopt: Trees, emissions: dict[str, Emission]) -> None:
+    """``emit``: one commit for every tree, then what changed and what to know about it."""
+    written = write_trees(layout.root, trees, adopt)
     _report_recovery(layout.root, written.recovery)
     for name, emission in emissions.items():
-        removed = written.removed[layout.subdirectories[name]]
+        sub = layout.subdirectories[name]
+        for note in _change_notes(name, written.before[sub], emission.files):
+            print(f"notice: {note}", file=sys.stderr)
+        removed = written.removed[sub]
         note = f", removed {len(removed)} stale" if removed else ""
         print(f"{name}: wrote {len(emission.files)} files to {layout.directory(name)}{note}")
+    if layout.project and written.before[""]:
+        print(f"{POST_SETUP}: wrote {layout.root / POST_SETUP}")
 
 
 def _report_recovery(root: Path, recovery: Recovery) -> None:
@@ -247,22 +366,13 @@ def _report_recovery(root: Path, recovery: Recovery) -> None:
         print(f"ignition-stack: finished an interrupted emit in {root}", file=sys.stderr)
 
 
-def _change_notes(name: str, directory: Path, files: dict[str, str]) -> list[str]:
-    """The target's notes on every file this emit changes or removes in ``directory``."""
+def _change_notes(name: str, before: dict[str, str | None], files: dict[str, str]) -> list[str]:
+    """The target's notes on every file this emit changes or removes; ``before``: each such
+    path's text before, as the tree writer read it (by descriptor, under the lock)."""
     notes = []
-    for path in sorted(read_manifest(directory) | set(files)):
-        before = _read_text(directory / path)
-        after = files.get(path)
-        if before != after:
-            notes.extend(drift_notes(name, path, before, after))
+    for path in sorted(before):
+        notes.extend(drift_notes(name, path, before[path], files.get(path)))
     return notes
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 class DriftFound(EmitterError):

@@ -1,8 +1,9 @@
 """The commit protocol: every output directory of one emit changes together, or none does,
 even if the process is killed (SIGKILL, power loss) at any instruction.
 
-One emit owns one *root* (``targets/`` beside the stack file, or ``--out``); the target
-directories are below it (or are it). Everything the protocol keeps lives in the root, so
+One emit owns one *root* (the project directory, the stack file's, whose POST-SETUP.md and
+``targets/<target>/`` it writes; or ``--out``); the target directories are below it (or are
+it). Everything the protocol keeps lives in the root, so
 every rename stays on one filesystem and is atomic:
 
     ROOT/.ignition-stack-scratch-XXXXXXXX/   one per commit (0700); git-ignored by ``create``

@@ -160,8 +160,11 @@ class Root:
         parent_fd, name = self.parent(relative)
         if parent_fd is None:
             return None
+        # O_NONBLOCK: a named pipe put where a file was must not stall the emit until some
+        # writer opens it (regular files read the same either way).
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent_fd)
+            fd = os.open(name, flags, dir_fd=parent_fd)
         except OSError:
             return None
         try:

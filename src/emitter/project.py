@@ -1,11 +1,13 @@
 """``create``: a new project directory, written whole or not at all.
 
-A project is ``NAME/stack.yaml`` (the explicit stack), ``NAME/targets/<target>/`` (what
-``emit`` writes), ``NAME/POST-SETUP.md``, a GitHub Actions workflow, and per target: for
-Compose a git-ignored admin password and a ``NAME/compose.yaml`` that includes
-``targets/compose/compose.yaml`` so ``cd NAME && docker compose up -d`` works; for Kubernetes
-the overlays ``NAME/overlays/kubernetes/<env>/``. Only ``targets/`` is ever rewritten (by
-``emit``); the rest is scaffolded once and belongs to the user.
+A project is ``NAME/stack.yaml`` (the explicit stack, with the targets and the tool
+requirement it was created with), ``NAME/targets/<target>/`` and ``NAME/POST-SETUP.md`` (what
+``emit`` writes, listed in the manifests ``.ignition-stack-files``), a GitHub Actions workflow,
+and per target: for Compose a git-ignored admin password and a ``NAME/compose.yaml`` that
+includes ``targets/compose/compose.yaml`` so ``cd NAME && docker compose up -d`` works; for
+Kubernetes the overlays ``NAME/overlays/kubernetes/<env>/``. Only ``targets/`` and
+POST-SETUP.md are ever rewritten (by ``emit``); the rest is scaffolded once and belongs to the
+user.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
 from emitter.scratch import SCRATCH_PREFIX
 from emitter.spec import dump_stack
+from emitter.tool import requirement
 from emitter.tree import write_trees
 from emitter.yamlio import dump_yaml
 
@@ -33,6 +36,10 @@ GITIGNORE = (
     f"{SCRATCH_PREFIX}*\n"
 )
 TARGETS = "targets"
+POST_SETUP = "POST-SETUP.md"
+# A POST-SETUP.md that starts so was written by ignition-stack 0.1, which did not list it in a
+# manifest: emit takes it as its own (per tree ``""``: path -> the text it starts with).
+POST_SETUP_ADOPT = {POST_SETUP: "# POST-SETUP: "}
 
 
 def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True) -> dict[str, str]:
@@ -40,7 +47,6 @@ def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True)
     stack = resolved.stack
     files = {
         STACK_FILE: dump_stack(resolved.explicit),
-        "POST-SETUP.md": post_setup(stack, targets),
         ".gitignore": GITIGNORE,
     }
     if "compose" in targets:
@@ -50,7 +56,7 @@ def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True)
 
         files.update(overlay_files(stack))
     if ci:
-        files[WORKFLOW] = ci_workflow(stack, targets)
+        files[WORKFLOW] = ci_workflow(stack, targets, requirement(resolved.explicit))
     return files
 
 
@@ -89,9 +95,12 @@ def create_project(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             written.append(relative)
-        write_trees(staging / TARGETS, {name: e.files for name, e in emissions.items()})
-        for name, emission in emissions.items():
-            written.extend(f"{TARGETS}/{name}/{path}" for path in emission.files)
+        # Through the tree writer, as `emit` does: the manifests make them emit's to rewrite.
+        trees = {f"{TARGETS}/{name}": e.files for name, e in emissions.items()}
+        trees[""] = {POST_SETUP: post_setup(resolved.stack, targets)}
+        write_trees(staging, trees)
+        for sub, files in trees.items():
+            written.extend(f"{sub}/{path}" if sub else path for path in files)
         if "compose" in targets:
             _write_password(staging / PASSWORD_FILE)
             written.append(PASSWORD_FILE)

@@ -17,6 +17,7 @@ from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFF
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
 from emitter.spec import DEFAULT_IMAGE, StackSpec
+from emitter.tool import check_tool
 from emitter.vocabulary import Edition, NodeRole, TransportName
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
@@ -495,6 +496,7 @@ def _plain_transport(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
 RULES: tuple[Rule, ...] = (
     _stack_name,
     _image,
+    check_tool,
     _gateway_names,
     _network_names,
     _roles_known,

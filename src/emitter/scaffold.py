@@ -3,9 +3,9 @@ workflow of the user's GitOps repository (and, via the Kubernetes target, its ov
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
-from emitter import __version__
 from emitter.ir import Stack
 from emitter.yamlio import dump_yaml
 
@@ -15,21 +15,23 @@ KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0"
 CRD_SCHEMAS = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
 
-def ci_workflow(stack: Stack, targets: tuple[str, ...]) -> str:
+def ci_workflow(stack: Stack, targets: tuple[str, ...], tool: str) -> str:
     """A workflow that fails a pull request whose generated files drift from stack.yaml, or
-    whose manifests (base and every overlay) do not validate."""
-    target = "all" if len(targets) > 1 else targets[0]
+    whose manifests (base and every overlay) do not validate. ``tool``: the pip requirement
+    it installs ignition-stack from (the stack file's ``tool:``)."""
     steps: list[dict[str, Any]] = [
         {"uses": "actions/checkout@v4"},
         {"uses": "actions/setup-python@v5", "with": {"python-version": "3.12"}},
         {
+            # The distribution ignition-stack-emitter (PyPI's `ignition-stack` is another tool),
+            # the release that generated these files: another version may emit other bytes.
             "name": "Install ignition-stack",
-            # The version that generated these files: another version may emit other bytes.
-            "run": f"python -m pip install 'ignition-stack-emitter=={__version__}'",
+            "run": f"python -m pip install {shlex.quote(tool)}",
         },
         {
+            # The targets and POST-SETUP.md, as stack.yaml's `targets:` lists them.
             "name": "Generated files match stack.yaml",
-            "run": f"ignition-stack emit stack.yaml --target {target} --check",
+            "run": "ignition-stack emit stack.yaml --check",
         },
         {"name": "Schema-check the generated files", "run": "ignition-stack validate targets"},
     ]
@@ -68,5 +70,7 @@ def ci_workflow(stack: Stack, targets: tuple[str, ...]) -> str:
     header = (
         f"# Checks the {stack.name!r} stack on every pull request. Scaffolded once by\n"
         "# `ignition-stack create`; it is yours to edit.\n"
+        "# It installs the tool from `tool:` in stack.yaml (`create --tool-spec`): the\n"
+        "# distribution ignition-stack-emitter. PyPI's `ignition-stack` is a different tool.\n"
     )
     return header + dump_yaml(workflow)

@@ -51,6 +51,19 @@ DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 QUANTITY_PATTERN = rf"^{QUANTITY_NUMBER}(Ki|Mi|Gi|Ti)$"
 
 
+TargetName = Literal["compose", "kubernetes"]
+# One line that pip reads as a requirement, URL or path: no option (a leading `-`), no control
+# characters (the workflow puts it on a shell command line, quoted). See tool.py.
+TOOL_SPEC_PATTERN = r"^[^-\s][^\x00-\x1f\x7f]*$"
+MAX_TOOL_SPEC = 2000
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("list each target once")
+    return values
+
+
 def _cidr(value: str) -> str:
     """An IPv4 or IPv6 network in CIDR notation, host bits zero (what a NetworkPolicy's ipBlock
     takes)."""
@@ -191,12 +204,32 @@ class StackSpec(_Model):
         default=TransportName.PLAIN,
         description="Gateway Network transport: `plain` (port 8088, demo only) or `ssl` (port 8060).",
     )
+    targets: Annotated[list[TargetName], AfterValidator(_distinct)] | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "What `ignition-stack emit` writes when given no --target: `compose`, `kubernetes` "
+            "or both. Recorded by `create --target`. When absent, emit writes the targets "
+            "already in targets/ beside the stack file, or every target if there are none."
+        ),
+    )
     image: str = Field(
         default=DEFAULT_IMAGE,
         # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
         # pattern here helps editors that read the schema.
         json_schema_extra={"pattern": REFERENCE_PATTERN},
         description="Ignition image, pinned to a tag or digest (not `latest`).",
+    )
+    tool: str | None = Field(
+        default=None,
+        # Checked by rules.py (IS124) so a user learns why; the pattern helps editors.
+        json_schema_extra={"pattern": TOOL_SPEC_PATTERN, "maxLength": MAX_TOOL_SPEC},
+        description=(
+            "The pip requirement the scaffolded CI workflow installs ignition-stack from "
+            "(distribution `ignition-stack-emitter`; PyPI's `ignition-stack` is another tool), "
+            "e.g. `ignition-stack-emitter==0.1.0`, a wheel URL or a git URL. Recorded by "
+            "`create --tool-spec`."
+        ),
     )
     gateways: list[GatewaySpec] | None = Field(
         default=None,

@@ -59,11 +59,21 @@ def read_manifest(directory: Path) -> set[str]:
         return _owned(root, "")
 
 
-def _owned(root: Root, sub: str) -> set[str]:
+def _owned(root: Root, sub: str, adopt: Mapping[str, str] | None = None) -> set[str]:
+    """The paths the manifest of tree ``sub`` lists, plus each path of ``adopt`` (path ->
+    the text it starts with) whose file starts with that text: a file an earlier release
+    generated before it recorded it (POST-SETUP.md of a project from 0.1)."""
     text = _read_text(root, _join(sub, MANIFEST))
-    if text is None:
-        return set()
-    return {line for line in text.splitlines() if line and not line.startswith("#")}
+    owned = (
+        set()
+        if text is None
+        else {line for line in text.splitlines() if line and not line.startswith("#")}
+    )
+    for path, prefix in (adopt or {}).items():
+        current = _read_text(root, _join(sub, path))
+        if path not in owned and current is not None and current.startswith(prefix):
+            owned.add(path)
+    return owned
 
 
 def render_manifest(paths: set[str]) -> str:
@@ -71,7 +81,10 @@ def render_manifest(paths: set[str]) -> str:
 
 
 def _read_text(root: Root | None, relative: str) -> str | None:
-    data = None if root is None else root.read(relative)
+    return _decoded(None if root is None else root.read(relative))
+
+
+def _decoded(data: bytes | None) -> str | None:
     try:
         return None if data is None else data.decode("utf-8")
     except UnicodeDecodeError:
@@ -95,6 +108,9 @@ class Drift:
     changed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     diffs: dict[str, str] = field(default_factory=dict)
+    # Per added, changed or removed emitted path (never the manifest): its text now (None:
+    # absent or unreadable), for the targets' notes on a change.
+    before: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
@@ -118,22 +134,31 @@ def diff_tree(directory: Path, files: Mapping[str, str]) -> Drift:
         return _diff(root, "", files)
 
 
-def inspect_trees(root_path: Path, trees: Mapping[str, Mapping[str, str]]) -> Inspection:
+def inspect_trees(
+    root_path: Path,
+    trees: Mapping[str, Mapping[str, str]],
+    adopt: Mapping[str, Mapping[str, str]] | None = None,
+) -> Inspection:
     """Recover an interrupted emit (taking the lock), then diff each tree (key: the directory
-    below the root, ``""`` for the root); unreferenced scratch is reported, not removed."""
+    below the root, ``""`` for the root); unreferenced scratch is reported, not removed.
+    ``adopt``: per tree, files taken as owned when they start with the given text."""
+    adopt = adopt or {}
     root = Root.open(root_path)
     if root is None:
         return Inspection({sub: _diff(None, sub, f) for sub, f in trees.items()}, Recovery())
     with root:
         root.lock()
         recovery = recover(root, remove_leftovers=False)
-        return Inspection({sub: _diff(root, sub, f) for sub, f in trees.items()}, recovery)
+        drifts = {sub: _diff(root, sub, f, adopt.get(sub)) for sub, f in trees.items()}
+        return Inspection(drifts, recovery)
 
 
-def _diff(root: Root | None, sub: str, files: Mapping[str, str]) -> Drift:
+def _diff(
+    root: Root | None, sub: str, files: Mapping[str, str], adopt: Mapping[str, str] | None = None
+) -> Drift:
     if root is not None:
         root.directory(sub)  # a symlinked or blocked directory is an error, as for emit
-    owned = set() if root is None else _owned(root, sub)
+    owned = set() if root is None else _owned(root, sub, adopt)
     drift = Drift()
     for path, expected in sorted(_expected(files).items()):
         current = _read_text(root, _join(sub, path))
@@ -147,12 +172,17 @@ def _diff(root: Root | None, sub: str, files: Mapping[str, str]) -> Drift:
             drift.diffs[path] = _unified(f"a/{path}", f"b/{path}", current or "", expected)
         else:
             drift.conflicts.append(path)
+            continue
+        if path != MANIFEST:
+            drift.before[path] = current
     for path in sorted(owned - set(files)):
         full = _join(sub, str(check_relative_path(path)))
         found = None if root is None else root.lstat(full)
         if found is not None and stat.S_ISREG(found.st_mode):
+            current = _read_text(root, full)
             drift.removed.append(path)
-            drift.diffs[path] = _unified(f"a/{path}", "/dev/null", _read_text(root, full) or "", "")
+            drift.diffs[path] = _unified(f"a/{path}", "/dev/null", current or "", "")
+            drift.before[path] = current
     return drift
 
 
@@ -169,10 +199,12 @@ def _unified(before_name: str, after_name: str, before: str, after: str) -> str:
 
 @dataclass
 class Written:
-    """What ``write_trees`` did: per tree the stale paths it removed; what recovery did."""
+    """What ``write_trees`` did: per tree the stale paths it removed and, per path it wrote
+    or removed, the text it held before (None: absent or unreadable); what recovery did."""
 
     removed: dict[str, list[str]]
     recovery: Recovery
+    before: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 def write_tree(directory: Path, files: Mapping[str, str]) -> list[str]:
@@ -183,9 +215,13 @@ def write_tree(directory: Path, files: Mapping[str, str]) -> list[str]:
     return write_trees(directory, {"": files}).removed[""]
 
 
-def write_trees(root_path: Path, trees: Mapping[str, Mapping[str, str]]) -> Written:
+def write_trees(
+    root_path: Path,
+    trees: Mapping[str, Mapping[str, str]],
+    adopt: Mapping[str, Mapping[str, str]] | None = None,
+) -> Written:
     """Write every tree (key: its directory below ``root_path``, ``""`` for the root itself)
-    in one commit; see ``journal`` for the protocol."""
+    in one commit; see ``journal`` for the protocol. ``adopt``: see ``inspect_trees``."""
     expected = {sub: _expected(files) for sub, files in trees.items()}
     for sub in trees:
         if sub:
@@ -195,12 +231,12 @@ def write_trees(root_path: Path, trees: Mapping[str, Mapping[str, str]]) -> Writ
         recovery = recover(root, remove_leftovers=True)
         plan = _Plan(root)
         for sub, files in expected.items():
-            plan.add_tree(sub, files)
+            plan.add_tree(sub, files, (adopt or {}).get(sub))
         plan.raise_conflicts()
         plan.prune()
         if plan.steps:
             commit(root, plan.steps, plan.contents)
-        return Written(plan.removed, recovery)
+        return Written(plan.removed, recovery, plan.before)
 
 
 class _Plan:
@@ -214,6 +250,7 @@ class _Plan:
         self.rmdirs: list[Step] = []
         self.contents: dict[int, bytes] = {}
         self.removed: dict[str, list[str]] = {}
+        self.before: dict[str, dict[str, str | None]] = {}
         self.conflicts: dict[str, list[str]] = {}
         self._stale: set[str] = set()
         self._kept: set[str] = set()  # directories that hold a file after the commit
@@ -224,10 +261,11 @@ class _Plan:
     def steps(self) -> list[Step]:
         return self.parks + self.mkdirs + self.places + self.rmdirs
 
-    def add_tree(self, sub: str, files: dict[str, str]) -> None:
+    def add_tree(self, sub: str, files: dict[str, str], adopt: Mapping[str, str] | None) -> None:
         root = self.root
         root.directory(sub)  # refuse a symlinked or blocked target directory up front
-        owned = _owned(root, sub)
+        owned = _owned(root, sub, adopt)
+        before = self.before.setdefault(sub, {})
         for path, text in sorted(files.items()):
             full = _join(sub, path)
             found = root.lstat(full)
@@ -235,18 +273,22 @@ class _Plan:
             self._keep(full)
             if found is None:
                 self._make_parents(full)
+                current = None
             elif stat.S_ISLNK(found.st_mode):
                 raise OutputConflict(f"refusing to replace symlink {root.path / full}")
             elif stat.S_ISDIR(found.st_mode):
                 self.conflicts.setdefault(sub, []).append(f"{path} (a directory is in the way)")
                 continue
-            elif root.read(full) == data:
+            elif (current_bytes := root.read(full)) == data:
                 continue  # unchanged (or an identical file, adopted): nothing to write
             elif path not in owned and path != MANIFEST:
                 self.conflicts.setdefault(sub, []).append(path)
                 continue
             else:
                 self._park(full)
+                current = _decoded(current_bytes)
+            if path != MANIFEST:
+                before[path] = current
             slot = len(self.contents)
             self.contents[slot] = data
             self.places.append(Step("place", full, slot=slot))
@@ -257,6 +299,7 @@ class _Plan:
             if found is not None and stat.S_ISLNK(found.st_mode):
                 raise OutputConflict(f"refusing to replace symlink {root.path / full}")
             if found is not None and stat.S_ISREG(found.st_mode):
+                before[path] = _read_text(root, full)
                 self._park(full)
                 self._stale.add(full)
                 self.removed[sub].append(path)

@@ -97,7 +97,7 @@ def scratch_directories(root: Path) -> list[Path]:
 def old_stack(directory: Path) -> Path:
     """``NEW_STACK`` with more memory per gateway: one file changes in Compose, two in
     Kubernetes (few renames, both targets)."""
-    explicit = run_cli("create", "plant", "-f", NEW_STACK, "--dry-run")
+    explicit = run_cli("create", "plant", "-f", NEW_STACK, "--target", "all", "--dry-run")
     assert explicit.exit_code == 0, explicit.stderr
     assert "memory_mb: 2048" in explicit.stdout
     path = directory / "old-stack.yaml"
