@@ -244,13 +244,18 @@ def test_check_reports_each_kind_of_drift(cli: Cli, tmp_path: Path) -> None:
     result = cli("emit", str(path), "--target", "compose", "--check")
     assert result.exit_code == 1
     assert "changed: gateways/backend/redundancy.xml" in result.stdout
-    assert "added: scripts/gateway-health.sh" in result.stdout
+    # A deleted file is missing, and the user learns emit writes it back; not "added".
+    assert "missing: scripts/gateway-health.sh (emit writes it)" in result.stdout
+    assert "added" not in result.stdout
+    assert "+++ b/scripts/gateway-health.sh" not in result.stdout, "no diff of a whole file"
     assert "-tampered" in result.stdout
+    full = cli("emit", str(path), "--target", "compose", "--check", "--diff")
+    assert "+++ b/scripts/gateway-health.sh" in full.stdout
     # A gateway removed from the stack leaves stale files emit would delete.
     stack_file(tmp_path, "name: plant\narchitecture: scale-out\n")
     result = cli("emit", str(path), "--target", "compose", "--check")
     assert result.exit_code == 1
-    assert "removed: gateways/backend-backup/redundancy.xml" in result.stdout
+    assert "stale: gateways/backend-backup/redundancy.xml (emit removes it)" in result.stdout
     # A file ignition-stack does not own, where it would write.
     assert cli("emit", str(path), "--target", "compose").exit_code == 0
     manifest = out / ".ignition-stack-files"
@@ -265,7 +270,7 @@ def test_check_on_a_missing_directory_and_on_errors(cli: Cli, tmp_path: Path) ->
     path = stack_file(tmp_path)
     missing = cli("emit", str(path), "--target", "compose", "--check")
     assert missing.exit_code == 1
-    assert "added: compose.yaml" in missing.stdout
+    assert "missing: compose.yaml (emit writes it)" in missing.stdout
     assert not (tmp_path / "targets").exists(), "--check writes nothing"
     broken = stack_file(tmp_path, "name: plant\narchitecture: scale-out\nredundant: frontend\n")
     assert cli("emit", str(broken), "--check").exit_code == 2
@@ -273,7 +278,9 @@ def test_check_on_a_missing_directory_and_on_errors(cli: Cli, tmp_path: Path) ->
 
 
 def test_check_summary_is_bounded_and_diff_shows_all(cli: Cli, tmp_path: Path) -> None:
-    path = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 30\n")
+    path = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 3\n")
+    assert cli("emit", str(path), "--target", "compose").exit_code == 0
+    stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 30\n")
     bounded = cli("emit", str(path), "--target", "compose", "--check")
     assert bounded.exit_code == 1
     assert "more diff lines (use --diff to see all)" in bounded.stdout

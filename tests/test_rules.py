@@ -490,8 +490,36 @@ def test_plain_transport_is_an_error_under_strict(cli: Cli, tmp_path: Path) -> N
     result = run_stack(cli, tmp_path, explicit("basic", "gateway"), "--strict")
     assert_diagnostic(result, "IS201", "transport", "demo-only")
     assert not (tmp_path / "out").exists()
-    created = cli("create", "demo", "--arch", "basic", "--strict", "-o", str(tmp_path))
+    created = cli(
+        "create", "demo", "--arch", "basic", "--redundant", "gateway", "--strict", "-o", str(tmp_path)
+    )
     assert_diagnostic(created, "IS201", "transport", "demo-only")
+
+
+def test_plain_transport_warns_once_and_only_about_a_link(cli: Cli, tmp_path: Path) -> None:
+    # One gateway and no pair: nothing travels over the Gateway Network, nothing to warn about.
+    single = cli("create", "one", "--arch", "basic", "-o", str(tmp_path))
+    assert single.exit_code == 0 and "IS201" not in single.stderr
+    assert run_stack(cli, tmp_path, explicit("basic")).stderr == ""
+    assert cli("create", "one", "--arch", "basic", "--strict", "--dry-run").exit_code == 0
+    # A pair, or spokes linked to their hub: a plain link exists, and the warning shows once.
+    for shape in (("basic", "--redundant", "gateway"), ("hub-and-spoke",)):
+        linked = cli("create", "two", "--arch", *shape, "--dry-run")
+        assert linked.exit_code == 0
+        assert linked.stderr.count("IS201") == 1, linked.stderr
+
+
+def test_plain_transport_is_silent_next_to_an_error(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic", "gateway")
+    gateway(data, "gateway-backup")["http_port"] = gateway(data, "gateway")["http_port"]
+    invalid = run_stack(cli, tmp_path, data)
+    assert invalid.exit_code == 1 and "IS112" in invalid.stderr
+    assert "IS201" not in invalid.stderr
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("mine\n")
+    occupied = cli("create", "taken", "--arch", "basic", "--redundant", "gateway", "-o", str(tmp_path))
+    assert occupied.exit_code == 1 and "already exists" in occupied.stderr
+    assert "IS201" not in occupied.stderr
 
 
 @pytest.mark.parametrize(

@@ -143,12 +143,14 @@ def create_command(
     targets = target_names(target)
     spec = build_spec(name, shape, stack_file)
     resolved = prepare(spec, strict=strict)
-    _warn(resolved.warnings)
     if dry_run:
+        _warn(resolved.warnings)
         sys.stdout.write(dump_stack(resolved.explicit, output_format))
         return
     directory = output_dir / name
     written = create_project(directory, resolved, targets, ci)
+    # Warnings come once the project exists: an error that stops create is shown alone.
+    _warn(resolved.warnings)
     print(f"created {directory} ({len(written)} files)")
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
@@ -202,12 +204,12 @@ def _emit(
 ) -> None:
     targets = target_names(target)
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
-    _warn(resolved.warnings)
     emissions = render(resolved, targets)
     layout = _layout(stack_file, targets, out)
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
     if check:
         inspection = inspect_trees(layout.root, trees)
+        _warn(resolved.warnings)
         _report_recovery(layout.root, inspection.recovery)
         drifted = bool(inspection.recovery.leftovers)
         if drifted:
@@ -231,6 +233,8 @@ def _emit(
         for note in _change_notes(name, layout.directory(name), emission.files):
             print(f"notice: {note}", file=sys.stderr)
     written = write_trees(layout.root, trees)
+    # After the write: an emit that fails (a file it does not own, a lock) shows only why.
+    _warn(resolved.warnings)
     _report_recovery(layout.root, written.recovery)
     for name, emission in emissions.items():
         removed = written.removed[layout.subdirectories[name]]
@@ -277,14 +281,18 @@ def _drift_report(
 ) -> str:
     lines = [f"{name}: {directory} differs from what the stack file emits"]
     lines.extend(f"  note: {note}" for note in notes)
-    for label, paths in (
-        ("added", drift.added),
-        ("removed", drift.removed),
-        ("changed", drift.changed),
-        ("not owned by ignition-stack (emit would refuse to overwrite)", drift.conflicts),
+    # Each line says what `emit` will do about it: a file the user deleted is missing, and
+    # emit writes it back (it was never "added" by anyone).
+    for label, paths, action in (
+        ("missing", drift.added, " (emit writes it)"),
+        ("stale", drift.removed, " (emit removes it)"),
+        ("changed", drift.changed, " (emit rewrites it)"),
+        ("not owned by ignition-stack", drift.conflicts, " (emit refuses to overwrite it)"),
     ):
-        lines.extend(f"  {label}: {path}" for path in paths)
-    diff_lines = [line for path in sorted(drift.diffs) for line in drift.diffs[path].splitlines()]
+        lines.extend(f"  {label}: {path}{action}" for path in paths)
+    # A missing file's diff is the whole file: shown only with --diff.
+    shown = sorted(path for path in drift.diffs if full_diff or path not in drift.added)
+    diff_lines = [line for path in shown for line in drift.diffs[path].splitlines()]
     if not full_diff and len(diff_lines) > DIFF_LINE_LIMIT:
         omitted = len(diff_lines) - DIFF_LINE_LIMIT
         diff_lines = [

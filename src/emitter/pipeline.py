@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emitter import rules
-from emitter.diagnostics import Diagnostic, StackInvalid, has_errors
+from emitter.diagnostics import Diagnostic, Severity, StackInvalid, has_errors
 from emitter.ir import Stack
 from emitter.resolve import resolve
 from emitter.spec import StackSpec
@@ -28,7 +28,8 @@ def prepare(spec: StackSpec, strict: bool = False) -> Resolved:
     explicit, stack = resolve(spec)
     diagnostics = rules.check(explicit, stack, strict=strict)
     if has_errors(diagnostics):
-        raise StackInvalid(diagnostics)
+        # Only what stops the command: its warnings show on the run after the errors are fixed.
+        raise StackInvalid([d for d in diagnostics if d.severity is Severity.ERROR])
     return Resolved(explicit, stack, tuple(diagnostics))
 
 

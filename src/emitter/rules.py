@@ -480,8 +480,11 @@ def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         )
 
 
-def _plain_transport(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
-    if spec.transport is TransportName.PLAIN:
+def _plain_transport(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    # Only a Gateway Network link carries anything over the plain transport: a stack without
+    # one (a single gateway, no pair) has nothing to protect, so it gets no warning.
+    linked = any(gateway.connections or gateway.redundancy for gateway in stack.gateways)
+    if spec.transport is TransportName.PLAIN and linked:
         yield warning(
             "IS201",
             "transport",
