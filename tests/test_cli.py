@@ -332,8 +332,48 @@ def test_an_unusable_output_directory_is_one_line_not_a_traceback(
         )
     else:
         result = cli("create", "demo", "--arch", "basic", "-o", str(blocker / "parent"))
-    assert result.exit_code == 1
+    # A bad -o is a command-line mistake (exit 2); emit --out meets the disk (exit 1).
+    assert result.exit_code == (1 if command == "emit" else 2)
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("ignition-stack: cannot") or last.endswith("it is not a directory")
+    assert last.startswith("ignition-stack: cannot") or last.endswith("is not a directory")
     assert blocker.read_text() == "not a directory\n"
+
+
+# --- where create writes, and what emit reads ---------------------------------------------------
+
+
+def test_create_refuses_a_deep_missing_output_directory(cli: Cli, tmp_path: Path) -> None:
+    deep = tmp_path / "no" / "such" / "dir"
+    result = cli("create", "demo", "--arch", "basic", "-o", str(deep))
+    assert result.exit_code == 2, result.stderr
+    assert "does not exist" in result.stderr and f"mkdir -p {deep}" in result.stderr
+    assert not (tmp_path / "no").exists(), "nothing is created on the way"
+    # One missing level is made, like mkdir, and the output says so.
+    one = tmp_path / "projects"
+    made = cli("create", "demo", "--arch", "basic", "-o", str(one))
+    assert made.exit_code == 0, made.stderr
+    assert f"created {one} (the -o directory)" in made.stdout
+    assert (one / "demo" / "stack.yaml").is_file()
+
+
+def test_create_into_a_file_says_it_is_not_a_directory(cli: Cli, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    result = cli("create", "demo", "--arch", "basic", "-o", str(afile))
+    assert result.exit_code == 2
+    assert f"-o {afile} is not a directory" in result.stderr
+    assert "File exists" not in result.stderr
+    assert afile.read_text() == "mine\n"
+
+
+def test_emit_of_a_directory_points_at_its_stack_file(cli: Cli, tmp_path: Path) -> None:
+    project = tmp_path / "adir"
+    project.mkdir()
+    empty = cli("emit", str(project))
+    assert empty.exit_code == 1
+    assert "holds no stack.yaml" in empty.stderr and "did you mean" not in empty.stderr
+    stack_file(project)
+    result = cli("emit", str(project))
+    assert result.exit_code == 1
+    assert f"did you mean {project / 'stack.yaml'}?" in result.stderr

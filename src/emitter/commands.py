@@ -141,6 +141,8 @@ def create_command(
     ci: bool = True,
 ) -> None:
     targets = target_names(target)
+    if not dry_run:
+        _check_output_dir(output_dir)
     spec = build_spec(name, shape, stack_file)
     resolved = prepare(spec, strict=strict)
     if dry_run:
@@ -148,13 +150,36 @@ def create_command(
         sys.stdout.write(dump_stack(resolved.explicit, output_format))
         return
     directory = output_dir / name
+    made_parent = not output_dir.exists()
     written = create_project(directory, resolved, targets, ci)
+    if made_parent:
+        print(f"created {output_dir} (the -o directory)")
     # Warnings come once the project exists: an error that stops create is shown alone.
     _warn(resolved.warnings)
     print(f"created {directory} ({len(written)} files)")
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
         print(f"      cd {directory} && docker compose up -d")
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    """``-o`` names the project's parent: an existing directory, or one ``create`` makes in an
+    existing directory (like ``mkdir``). A deeper missing path is more likely a typo than a
+    wish, so it is refused instead of silently created."""
+    if output_dir.is_dir():
+        return
+    if output_dir.exists() or output_dir.is_symlink():
+        raise UsageError(
+            f"-o {output_dir} is not a directory; pass the directory that should hold the project"
+        )
+    parent = output_dir.parent
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"-o {output_dir}: {parent} is not a directory")
+    if not parent.is_dir():
+        raise UsageError(
+            f"-o {output_dir} does not exist, and neither does {parent}; create it first "
+            f"(`mkdir -p {output_dir}`) or check the path for a typo"
+        )
 
 
 @dataclass(frozen=True)

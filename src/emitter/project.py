@@ -76,7 +76,7 @@ def create_project(
     parent = directory.parent
     written: list[str] = []
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(exist_ok=True)  # one level only: `create` refuses a deeper missing path
         scratch_directory = tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent)
     except OSError as exc:
         raise EmitterError(f"cannot create a project in {parent}: {exc.strerror or exc}") from None
