@@ -101,6 +101,74 @@ def test_shape_errors_are_IS002(
     assert_diagnostic(run_stack(cli, tmp_path, data), "IS002", path, *words)
 
 
+@pytest.mark.parametrize(
+    ("text", "path", "hint"),
+    [
+        ("name: plant\narchitecture: basic\nredundnat: gateway\n", "redundnat", "`redundant`"),
+        ("name: plant\narchitecture: basic\ntransprot: ssl\n", "transprot", "`transport`"),
+        (
+            "name: plant\narchitecture: basic\nkubernetes:\n  storage: 5Gi\n",
+            "kubernetes.storage",
+            "`storage_size`",
+        ),
+        (
+            "name: plant\narchitecture: basic\ngateways:\n"
+            "- {name: gateway, role: gateway, http_port: 9088, memroy_mb: 4096}\n",
+            "gateways[0].memroy_mb",
+            "`memory_mb`",
+        ),
+    ],
+)
+def test_a_misspelt_key_gets_did_you_mean(
+    cli: Cli, tmp_path: Path, text: str, path: str, hint: str
+) -> None:
+    assert_diagnostic(
+        run_stack(cli, tmp_path, text), "IS002", path, "unknown key", f"did you mean {hint}?"
+    )
+
+
+def test_an_unknown_key_far_from_any_lists_the_keys(cli: Cli, tmp_path: Path) -> None:
+    text = "name: plant\narchitecture: basic\nkubernetes:\n  zzz: 1\n"
+    result = run_stack(cli, tmp_path, text)
+    assert_diagnostic(
+        result, "IS002", "kubernetes.zzz", "unknown key", "storage_size, storage_class"
+    )
+    assert "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        (
+            "redundant",
+            "yes",
+            (
+                "names the role to run as a master/backup pair",
+                "'yes'",
+                "scale-out (frontend, backend)",
+                "`redundant: backend`",
+            ),
+        ),
+        ("redundant", "false", ("'no'", "`redundant: none`")),
+        ("edge_role", "on", ("names the role that runs the Edge edition", "`edge_role: none`")),
+    ],
+)
+def test_a_yes_no_for_a_role_key_says_it_names_a_role(
+    cli: Cli, tmp_path: Path, key: str, value: str, words: tuple[str, ...]
+) -> None:
+    text = f"name: plant\narchitecture: scale-out\n{key}: {value}\n"
+    result = run_stack(cli, tmp_path, text)
+    assert_diagnostic(result, "IS002", key, *words)
+    assert "valid string" not in result.stderr
+
+
+def test_redundant_none_in_a_file_means_no_pair(cli: Cli, tmp_path: Path) -> None:
+    # The hint above offers `redundant: none`, as `--redundant none` does on the command line.
+    result = run_stack(cli, tmp_path, "name: plant\narchitecture: basic\nredundant: none\n")
+    assert result.exit_code == 0, result.stderr
+    assert "backup" not in (tmp_path / "out" / "compose.yaml").read_text()
+
+
 def test_gateway_shape_error_names_the_gateway_path(cli: Cli, tmp_path: Path) -> None:
     data = explicit("basic")
     data["gateways"][0]["http_port"] = 70000
@@ -491,7 +559,15 @@ def test_plain_transport_is_an_error_under_strict(cli: Cli, tmp_path: Path) -> N
     assert_diagnostic(result, "IS201", "transport", "demo-only")
     assert not (tmp_path / "out").exists()
     created = cli(
-        "create", "demo", "--arch", "basic", "--redundant", "gateway", "--strict", "-o", str(tmp_path)
+        "create",
+        "demo",
+        "--arch",
+        "basic",
+        "--redundant",
+        "gateway",
+        "--strict",
+        "-o",
+        str(tmp_path),
     )
     assert_diagnostic(created, "IS201", "transport", "demo-only")
 
@@ -517,7 +593,9 @@ def test_plain_transport_is_silent_next_to_an_error(cli: Cli, tmp_path: Path) ->
     assert "IS201" not in invalid.stderr
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "file").write_text("mine\n")
-    occupied = cli("create", "taken", "--arch", "basic", "--redundant", "gateway", "-o", str(tmp_path))
+    occupied = cli(
+        "create", "taken", "--arch", "basic", "--redundant", "gateway", "-o", str(tmp_path)
+    )
     assert occupied.exit_code == 1 and "already exists" in occupied.stderr
     assert "IS201" not in occupied.stderr
 
