@@ -377,3 +377,36 @@ def test_emit_of_a_directory_points_at_its_stack_file(cli: Cli, tmp_path: Path) 
     result = cli("emit", str(project))
     assert result.exit_code == 1
     assert f"did you mean {project / 'stack.yaml'}?" in result.stderr
+
+
+# --- exit codes: 2 when the command line is wrong, 1 when the stack is ---------------------------
+
+
+def test_the_same_problem_has_the_exit_code_of_where_it_came_from(cli: Cli, tmp_path: Path) -> None:
+    """IS102 from a flag, and from flags that make a valid stack file invalid, is exit 2 (the
+    command line is wrong); IS102 written in a stack file is exit 1 (the stack is invalid)."""
+    flag = cli("create", "demo", "--arch", "basic", "--redundant", "hub", "--dry-run")
+    assert flag.exit_code == 2 and "IS102 --redundant:" in flag.stderr
+    valid = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nredundant: hub\n")
+    over = cli("create", "demo", "-f", str(valid), "--arch", "basic", "--dry-run")
+    assert over.exit_code == 2 and "IS102 redundant:" in over.stderr
+    assert "the options given make the stack file's stack invalid" in over.stderr
+    invalid = stack_file(tmp_path, "name: plant\narchitecture: basic\nredundant: hub\n")
+    from_file = cli("create", "demo", "-f", str(invalid), "--dry-run")
+    assert from_file.exit_code == 1 and "IS102 redundant:" in from_file.stderr
+    assert "stack is invalid" in from_file.stderr
+    # Flags over a file that is invalid anyway: the file is what must change (exit 1).
+    both = cli("create", "demo", "-f", str(invalid), "--transport", "ssl", "--dry-run")
+    assert both.exit_code == 1
+    assert cli("emit", str(invalid), "--out", str(tmp_path / "out")).exit_code == 1
+
+
+def test_a_bad_flag_is_refused_before_any_question(cli: Cli, tmp_path: Path) -> None:
+    # The name, the target and -o are checked first, on every path (the wizard included):
+    # without --arch, with no terminal, the flag's own error shows, not "no terminal".
+    bad_name = cli("create", "Bad_Name", "--redundant", "hub")
+    assert bad_name.exit_code == 2 and "IS110" in bad_name.stderr
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    bad_dir = cli("create", "demo", "-o", str(afile))
+    assert bad_dir.exit_code == 2 and "not a directory" in bad_dir.stderr

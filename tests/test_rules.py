@@ -19,6 +19,7 @@ Cli = Callable[..., Result]
 
 def explicit(architecture: str, redundant: str | None = None, **shape: Any) -> dict[str, Any]:
     """The explicit stack file `create --dry-run` would print, as data to break."""
+    shape.setdefault("accept_eula", True)  # as create writes it
     spec = StackSpec(name="plant", architecture=architecture, redundant=redundant, **shape)  # type: ignore[arg-type]
     data: dict[str, Any] = yaml.safe_load(dump_stack(prepare(spec).explicit))
     return data
@@ -240,7 +241,12 @@ def test_architecture_change_keeps_redundant_role_and_rejects_it(cli: Cli, tmp_p
         "-o",
         str(tmp_path),
     )
-    assert_diagnostic(result, "IS102", "redundant", "no role 'backend'", "--redundant hub")
+    # The file alone is valid; the --arch given with it makes it invalid: the command line's
+    # mistake, exit 2 (tests/test_cli.py has the rule for every path).
+    assert_diagnostic(
+        result, "IS102", "redundant", "no role 'backend'", "--redundant hub", exit_code=2
+    )
+    assert "the options given make" in result.stderr
     assert not (tmp_path / "demo2").exists()
     fixed = cli(
         "create",
@@ -636,3 +642,76 @@ def test_an_ssl_stack_prints_no_warning(cli: Cli, tmp_path: Path) -> None:
     result = run_stack(cli, tmp_path, data, "--strict")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+# --- extreme shapes ----------------------------------------------------------------------------
+
+
+def test_a_hub_without_spokes_is_IS202(cli: Cli, tmp_path: Path) -> None:
+    result = cli(
+        "create", "lonely", "--arch", "hub-and-spoke", "--spokes", "0", "-o", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert_diagnostic(result, "IS202", "spokes", "hub alone", "--arch basic", exit_code=0)
+    three = cli("create", "three", "--arch", "hub-and-spoke", "--dry-run")
+    assert "IS202" not in three.stderr
+
+
+def test_a_compose_stack_too_big_for_one_host_is_IS203(cli: Cli, tmp_path: Path) -> None:
+    # 48 spokes and a redundant hub: 50 gateways, the most one host is asked to run quietly.
+    limit = explicit("hub-and-spoke", "hub", spokes=48, transport="ssl")
+    assert "IS203" not in run_stack(cli, tmp_path, limit).stderr
+    data = explicit("hub-and-spoke", "hub", spokes=60, transport="ssl")
+    result = run_stack(cli, tmp_path, data)
+    assert_diagnostic(
+        result,
+        "IS203",
+        "spokes",
+        "62 gateways (124 Compose services",
+        "124 GiB of memory",
+        "host ports 9088-9149",
+        "--target k8s",
+        exit_code=0,
+    )
+    path = tmp_path / "stack.yaml"
+    kubernetes = cli("emit", str(path), "--target", "k8s", "--out", str(tmp_path / "k8s"))
+    assert kubernetes.exit_code == 0 and "IS203" not in kubernetes.stderr
+    strict = run_stack(cli, tmp_path, data, "--strict")
+    assert_diagnostic(strict, "IS203", "spokes", "one Docker host")
+    created = cli(
+        "create", "huge", "--arch", "hub-and-spoke", "--spokes", "60", "-o", str(tmp_path)
+    )
+    assert created.exit_code == 0 and "warning IS203 spokes:" in created.stderr
+
+
+# --- the Ignition EULA -------------------------------------------------------------------------
+
+
+def test_create_records_the_eula_acceptance_and_says_so(cli: Cli, tmp_path: Path) -> None:
+    dry = cli("create", "demo", "--arch", "basic", "--dry-run")
+    assert "accept_eula: true" in dry.stdout.splitlines()
+    created = cli("create", "demo", "--arch", "basic", "-o", str(tmp_path))
+    assert created.exit_code == 0
+    assert "accept_eula: true" in created.stdout and "ACCEPT_IGNITION_EULA=Y" in created.stdout
+    assert created.stderr == "", "an explicit acceptance needs no warning"
+
+
+def test_an_eula_not_accepted_is_IS124(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic") | {"accept_eula": False}
+    result = run_stack(cli, tmp_path, data)
+    assert_diagnostic(result, "IS124", "accept_eula", "does not start", "`accept_eula: true`")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_older_stack_file_without_accept_eula_is_IS204(cli: Cli, tmp_path: Path) -> None:
+    older = "name: plant\narchitecture: basic\n"
+    result = run_stack(cli, tmp_path, older)
+    assert_diagnostic(
+        result,
+        "IS204",
+        "accept_eula",
+        "accepting it for you",
+        "add `accept_eula: true`",
+        exit_code=0,
+    )
+    assert_diagnostic(run_stack(cli, tmp_path, older, "--strict"), "IS204", "accept_eula")

@@ -99,7 +99,10 @@ def create(
             help="Role that runs the Edge edition, or `none` [default: spoke for hub-and-spoke]."
         ),
     ] = None,
-    target: Annotated[TargetChoice, typer.Option(help="What to generate.")] = TargetChoice.COMPOSE,
+    target: Annotated[
+        TargetChoice | None,
+        typer.Option(help="What to generate [default: compose, or the wizard asks]."),
+    ] = None,
     transport: Annotated[
         TransportName | None,
         typer.Option(
@@ -140,7 +143,7 @@ def create(
             edge_role=edge_role,
             transport=transport.value if transport else None,
         ),
-        target=target.value,
+        target=target.value if target else None,
         stack_file=stack_file,
         dry_run=dry_run,
         output_format=output_format.value,
@@ -266,7 +269,7 @@ def _run(argv: list[str] | None) -> int:
         return int(getattr(exc, "exit_code", 2))
     except StackInvalid as exc:
         _print_diagnostics(exc.diagnostics)
-        print(f"ignition-stack: stack is invalid ({exc})", file=sys.stderr)
+        print(f"ignition-stack: {exc.headline}", file=sys.stderr)
         return exc.exit_code
     except UsageError as exc:
         _print_diagnostics(exc.diagnostics)

@@ -9,15 +9,23 @@ from typing import Any
 
 from emitter import rules
 from emitter.architectures import ARCHITECTURES
-from emitter.diagnostics import Diagnostic, EmitterError, UsageError
+from emitter.diagnostics import (
+    Diagnostic,
+    EmitterError,
+    FlagsMakeStackInvalid,
+    StackInvalid,
+    UsageError,
+)
 from emitter.journal import Recovery
-from emitter.pipeline import Resolved, prepare, render
+from emitter.pipeline import Resolved, prepare, render, warnings_of
 from emitter.project import TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
 from emitter.targets import drift_notes, target_names
 from emitter.tree import Drift, inspect_trees, read_manifest, write_trees
 
+# What `create` generates when neither --target nor the wizard says.
+DEFAULT_TARGET = "compose"
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
 
@@ -49,10 +57,8 @@ class Shape:
 
 
 def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
-    """The stack a ``create`` invocation describes, from a stack file, flags, or the wizard."""
-    problem = rules.stack_name_problem(name)
-    if problem:
-        raise _usage(problem)
+    """The stack a ``create`` invocation describes: a stack file with flags over it, or the
+    flags (and wizard answers, already merged into ``shape``) over the defaults."""
     topology_flags = shape.topology()
     if stack_file is not None:
         base = load_stack_file(stack_file)
@@ -70,21 +76,8 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             ):
                 update.setdefault("edge_role", None)
         merged = stack_from_data(base.model_dump() | update)
-        _check_flags(merged, topology_flags)
+        _check_flags(merged.architecture, topology_flags)
         return _normalised(merged)
-    if shape.architecture is None:
-        from emitter.wizard import run_wizard
-
-        answers = run_wizard(name)
-        shape = replace(
-            shape,
-            architecture=answers["architecture"],
-            redundant=answers["redundant"],
-            frontends=answers.get("frontends"),
-            spokes=answers.get("spokes"),
-            transport=shape.transport or answers["transport"],
-        )
-        topology_flags = {}
     spec = stack_from_data(
         {
             "name": name,
@@ -94,10 +87,40 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             "spokes": shape.spokes,
             "edge_role": shape.edge_role,
             "transport": shape.transport or "plain",
+            # create says so in its output and in the stack file it writes (IS124, IS204).
+            "accept_eula": True,
         }
     )
-    _check_flags(spec, topology_flags)
+    _check_flags(spec.architecture, topology_flags)
     return _normalised(spec)
+
+
+def _with_wizard(name: str, shape: Shape, target: str | None) -> tuple[Shape, str | None]:
+    """``shape`` and ``target`` completed by the wizard: it asks only what the flags left open
+    (flags > wizard answers > defaults) and vets the flags by the same ``_check_flags``."""
+    from emitter.wizard import run_wizard
+
+    flags = {**shape.topology(), "transport": shape.transport, "target": target}
+    answers = run_wizard(name, flags, lambda arch: _check_flags(arch, shape.topology()))
+    target = answers.pop("target", target)
+    return replace(shape, **answers), target
+
+
+def _prepare_created(
+    spec: StackSpec, stack_file: Path | None, shape: Shape, strict: bool
+) -> Resolved:
+    """``prepare``, with one rule for the exit code: when the stack file alone is valid and
+    the flags given with it make it invalid, the command line is wrong (exit 2)."""
+    try:
+        return prepare(spec, strict=strict)
+    except StackInvalid as invalid:
+        if stack_file is None or not (shape.topology() or shape.transport):
+            raise
+        try:
+            prepare(load_stack_file(stack_file), strict=strict)
+        except StackInvalid:
+            raise invalid from None
+        raise FlagsMakeStackInvalid(invalid.diagnostics) from None
 
 
 def _normalised(spec: StackSpec) -> StackSpec:
@@ -106,9 +129,9 @@ def _normalised(spec: StackSpec) -> StackSpec:
     return spec
 
 
-def _check_flags(spec: StackSpec, flags: dict[str, Any]) -> None:
+def _check_flags(architecture_name: str, flags: dict[str, Any]) -> None:
     """Flag values that cannot apply are usage errors (exit 2), named like the stack rules."""
-    architecture = ARCHITECTURES[spec.architecture]
+    architecture = ARCHITECTURES[architecture_name]
     redundant = flags.get("redundant")
     if redundant is not None and redundant != NO_ROLE:
         problem = rules.redundant_role_problem(architecture, redundant, path="--redundant")
@@ -132,7 +155,7 @@ def create_command(
     *,
     name: str,
     shape: Shape,
-    target: str,
+    target: str | None,
     stack_file: Path | None,
     dry_run: bool,
     output_format: str,
@@ -140,23 +163,45 @@ def create_command(
     strict: bool,
     ci: bool = True,
 ) -> None:
-    targets = target_names(target)
+    # Everything the command line alone can get wrong is refused first (exit 2).
+    problem = rules.stack_name_problem(name)
+    if problem:
+        raise _usage(problem)
+    if target is not None:
+        target_names(target)
     if not dry_run:
         _check_output_dir(output_dir)
+    interactive = stack_file is None and shape.architecture is None
+    if interactive:
+        shape, target = _with_wizard(name, shape, target)
+    targets = target_names(target or DEFAULT_TARGET)
     spec = build_spec(name, shape, stack_file)
-    resolved = prepare(spec, strict=strict)
+    resolved = _prepare_created(spec, stack_file, shape, strict)
     if dry_run:
         _warn(resolved.warnings)
         sys.stdout.write(dump_stack(resolved.explicit, output_format))
         return
     directory = output_dir / name
+    emissions = render(resolved, targets)
+    if interactive:
+        from emitter.wizard import confirm, summary
+
+        lines = summary(resolved.stack, targets, resolved.explicit.accept_eula)
+        if not confirm(lines, str(directory)):
+            raise EmitterError(f"nothing written: {directory} was not confirmed")
     made_parent = not output_dir.exists()
-    written = create_project(directory, resolved, targets, ci)
+    written = create_project(directory, resolved, targets, ci, emissions)
+    # Warnings come once the project exists: an error that stops create is shown alone.
+    _warn(warnings_of(resolved, emissions))
     if made_parent:
         print(f"created {output_dir} (the -o directory)")
-    # Warnings come once the project exists: an error that stops create is shown alone.
-    _warn(resolved.warnings)
     print(f"created {directory} ({len(written)} files)")
+    if resolved.explicit.accept_eula:
+        print(
+            "note: stack.yaml says `accept_eula: true`: its gateways start with Inductive "
+            "Automation's Ignition EULA accepted (ACCEPT_IGNITION_EULA=Y), so starting them "
+            "accepts it: read it first"
+        )
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
         print(f"      cd {directory} && docker compose up -d")
@@ -234,7 +279,7 @@ def _emit(
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
     if check:
         inspection = inspect_trees(layout.root, trees)
-        _warn(resolved.warnings)
+        _warn(warnings_of(resolved, emissions))
         _report_recovery(layout.root, inspection.recovery)
         drifted = bool(inspection.recovery.leftovers)
         if drifted:
@@ -259,7 +304,7 @@ def _emit(
             print(f"notice: {note}", file=sys.stderr)
     written = write_trees(layout.root, trees)
     # After the write: an emit that fails (a file it does not own, a lock) shows only why.
-    _warn(resolved.warnings)
+    _warn(warnings_of(resolved, emissions))
     _report_recovery(layout.root, written.recovery)
     for name, emission in emissions.items():
         removed = written.removed[layout.subdirectories[name]]

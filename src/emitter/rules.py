@@ -2,7 +2,7 @@
 
 Each rule reads the explicit stack file and the IR and yields diagnostics with a stable code,
 the dotted path into the stack file, and a hint. ``check`` runs them all, so a user sees every
-problem at once. The codes are listed in the README; never reuse a retired code.
+problem at once. The codes, their severity and summary are the table in ``codes.py``.
 """
 
 from __future__ import annotations
@@ -495,6 +495,50 @@ def _plain_transport(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         )
 
 
+# Where the user learns what they accept: a gateway started without ACCEPT_IGNITION_EULA
+# shows the EULA at commissioning, and the image's documentation describes the variable.
+EULA_WHERE = (
+    "Inductive Automation's Ignition EULA (a gateway started without ACCEPT_IGNITION_EULA "
+    "shows it at commissioning; https://docs.inductiveautomation.com/docs/8.3/platform/docker-image)"
+)
+
+
+def _eula(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    """Every gateway is started with ACCEPT_IGNITION_EULA=Y: the stack file carries that
+    acceptance, so it is never made for the user without a word."""
+    if spec.accept_eula is False:
+        yield error(
+            "IS124",
+            "accept_eula",
+            "accept_eula is false, and the Ignition image does not start a gateway until its "
+            "EULA is accepted (ACCEPT_IGNITION_EULA=Y)",
+            f"read {EULA_WHERE}; set `accept_eula: true` to accept it for every gateway",
+        )
+    elif spec.accept_eula is None:
+        yield warning(
+            "IS204",
+            "accept_eula",
+            "the stack file does not say that you accept the Ignition EULA, yet every gateway "
+            "is started with ACCEPT_IGNITION_EULA=Y (accepting it for you)",
+            f"read {EULA_WHERE} and add `accept_eula: true` (`create` writes it)",
+        )
+
+
+def _spokes(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    tier = architecture.replicated_role
+    if architecture.replica_option != "spokes" or tier is None:
+        return
+    if not any(gateway.role == tier.name for gateway in stack.gateways):
+        yield warning(
+            "IS202",
+            "spokes",
+            "a hub-and-spoke stack with no spokes is a hub alone: nothing connects to it",
+            "give it spokes (`spokes: 3`, `--spokes 3`), or use `architecture: basic` "
+            "(`--arch basic`) for one gateway",
+        )
+
+
 RULES: tuple[Rule, ...] = (
     _stack_name,
     _image,
@@ -511,7 +555,9 @@ RULES: tuple[Rule, ...] = (
     _connections,
     _replicated_tiers,
     _counts_match,
+    _spokes,
     _plain_transport,
+    _eula,
 )
 
 

@@ -192,6 +192,14 @@ class StackSpec(_Model):
         default=TransportName.PLAIN,
         description="Gateway Network transport: `plain` (port 8088, demo only) or `ssl` (port 8060).",
     )
+    accept_eula: bool | None = Field(
+        default=None,
+        description=(
+            "You accept Inductive Automation's Ignition EULA for every gateway of the stack: "
+            "they start with ACCEPT_IGNITION_EULA=Y. `create` writes `true` and says so; "
+            "`false` stops the stack (the image does not start without it)."
+        ),
+    )
     image: str = Field(
         default=DEFAULT_IMAGE,
         # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
