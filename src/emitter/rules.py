@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 
+from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
-from emitter.diagnostics import Diagnostic, Severity, error, preview, warning
+from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
 from emitter.spec import DEFAULT_IMAGE, StackSpec
-from emitter.vocabulary import Edition, NodeRole, TransportName
+from emitter.vocabulary import Edition, NodeRole
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 
@@ -480,65 +481,6 @@ def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         )
 
 
-def _plain_transport(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
-    # Only a Gateway Network link carries anything over the plain transport: a stack without
-    # one (a single gateway, no pair) has nothing to protect, so it gets no warning.
-    linked = any(gateway.connections or gateway.redundancy for gateway in stack.gateways)
-    if spec.transport is TransportName.PLAIN and linked:
-        yield warning(
-            "IS201",
-            "transport",
-            "plain Gateway Network transport (port 8088, no SSL, Unrestricted policy) is demo-only: "
-            "redundancy replicates the whole gateway, projects, tags and secrets included, unencrypted",
-            "use `--transport ssl` (transport: ssl) for anything beyond an isolated demo network; "
-            "see docs/security.md",
-        )
-
-
-# Where the user learns what they accept: a gateway started without ACCEPT_IGNITION_EULA
-# shows the EULA at commissioning, and the image's documentation describes the variable.
-EULA_WHERE = (
-    "Inductive Automation's Ignition EULA (a gateway started without ACCEPT_IGNITION_EULA "
-    "shows it at commissioning; https://docs.inductiveautomation.com/docs/8.3/platform/docker-image)"
-)
-
-
-def _eula(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
-    """Every gateway is started with ACCEPT_IGNITION_EULA=Y: the stack file carries that
-    acceptance, so it is never made for the user without a word."""
-    if spec.accept_eula is False:
-        yield error(
-            "IS124",
-            "accept_eula",
-            "accept_eula is false, and the Ignition image does not start a gateway until its "
-            "EULA is accepted (ACCEPT_IGNITION_EULA=Y)",
-            f"read {EULA_WHERE}; set `accept_eula: true` to accept it for every gateway",
-        )
-    elif spec.accept_eula is None:
-        yield warning(
-            "IS204",
-            "accept_eula",
-            "the stack file does not say that you accept the Ignition EULA, yet every gateway "
-            "is started with ACCEPT_IGNITION_EULA=Y (accepting it for you)",
-            f"read {EULA_WHERE} and add `accept_eula: true` (`create` writes it)",
-        )
-
-
-def _spokes(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
-    architecture = ARCHITECTURES[spec.architecture]
-    tier = architecture.replicated_role
-    if architecture.replica_option != "spokes" or tier is None:
-        return
-    if not any(gateway.role == tier.name for gateway in stack.gateways):
-        yield warning(
-            "IS202",
-            "spokes",
-            "a hub-and-spoke stack with no spokes is a hub alone: nothing connects to it",
-            "give it spokes (`spokes: 3`, `--spokes 3`), or use `architecture: basic` "
-            "(`--arch basic`) for one gateway",
-        )
-
-
 RULES: tuple[Rule, ...] = (
     _stack_name,
     _image,
@@ -555,9 +497,9 @@ RULES: tuple[Rule, ...] = (
     _connections,
     _replicated_tiers,
     _counts_match,
-    _spokes,
-    _plain_transport,
-    _eula,
+    spokes_rule,
+    plain_transport_rule,
+    eula_rule,
 )
 
 
