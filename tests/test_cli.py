@@ -245,13 +245,18 @@ def test_check_reports_each_kind_of_drift(cli: Cli, tmp_path: Path) -> None:
     result = cli("emit", str(path), "--target", "compose", "--check")
     assert result.exit_code == 1
     assert "changed: gateways/backend/redundancy.xml" in result.stdout
-    assert "added: scripts/gateway-health.sh" in result.stdout
+    # A deleted file is missing, and the user learns emit writes it back; not "added".
+    assert "missing: scripts/gateway-health.sh (emit writes it)" in result.stdout
+    assert "added" not in result.stdout
+    assert "+++ b/scripts/gateway-health.sh" not in result.stdout, "no diff of a whole file"
     assert "-tampered" in result.stdout
+    full = cli("emit", str(path), "--target", "compose", "--check", "--diff")
+    assert "+++ b/scripts/gateway-health.sh" in full.stdout
     # A gateway removed from the stack leaves stale files emit would delete.
     stack_file(tmp_path, "name: plant\narchitecture: scale-out\n")
     result = cli("emit", str(path), "--target", "compose", "--check")
     assert result.exit_code == 1
-    assert "removed: gateways/backend-backup/redundancy.xml" in result.stdout
+    assert "stale: gateways/backend-backup/redundancy.xml (emit removes it)" in result.stdout
     # A file ignition-stack does not own, where it would write.
     assert cli("emit", str(path), "--target", "compose").exit_code == 0
     manifest = out / ".ignition-stack-files"
@@ -266,7 +271,7 @@ def test_check_on_a_missing_directory_and_on_errors(cli: Cli, tmp_path: Path) ->
     path = stack_file(tmp_path)
     missing = cli("emit", str(path), "--target", "compose", "--check")
     assert missing.exit_code == 1
-    assert "added: compose.yaml" in missing.stdout
+    assert "missing: compose.yaml (emit writes it)" in missing.stdout
     assert not (tmp_path / "targets").exists(), "--check writes nothing"
     broken = stack_file(tmp_path, "name: plant\narchitecture: scale-out\nredundant: frontend\n")
     assert cli("emit", str(broken), "--check").exit_code == 2
@@ -274,7 +279,9 @@ def test_check_on_a_missing_directory_and_on_errors(cli: Cli, tmp_path: Path) ->
 
 
 def test_check_summary_is_bounded_and_diff_shows_all(cli: Cli, tmp_path: Path) -> None:
-    path = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 30\n")
+    path = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 3\n")
+    assert cli("emit", str(path), "--target", "compose").exit_code == 0
+    stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nspokes: 30\n")
     bounded = cli("emit", str(path), "--target", "compose", "--check")
     assert bounded.exit_code == 1
     assert "more diff lines (use --diff to see all)" in bounded.stdout
@@ -326,8 +333,81 @@ def test_an_unusable_output_directory_is_one_line_not_a_traceback(
         )
     else:
         result = cli("create", "demo", "--arch", "basic", "-o", str(blocker / "parent"))
-    assert result.exit_code == 1
+    # A bad -o is a command-line mistake (exit 2); emit --out meets the disk (exit 1).
+    assert result.exit_code == (1 if command == "emit" else 2)
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("ignition-stack: cannot") or last.endswith("it is not a directory")
+    assert last.startswith("ignition-stack: cannot") or last.endswith("is not a directory")
     assert blocker.read_text() == "not a directory\n"
+
+
+# --- where create writes, and what emit reads ---------------------------------------------------
+
+
+def test_create_refuses_a_deep_missing_output_directory(cli: Cli, tmp_path: Path) -> None:
+    deep = tmp_path / "no" / "such" / "dir"
+    result = cli("create", "demo", "--arch", "basic", "-o", str(deep))
+    assert result.exit_code == 2, result.stderr
+    assert "does not exist" in result.stderr and f"mkdir -p {deep}" in result.stderr
+    assert not (tmp_path / "no").exists(), "nothing is created on the way"
+    # One missing level is made, like mkdir, and the output says so.
+    one = tmp_path / "projects"
+    made = cli("create", "demo", "--arch", "basic", "-o", str(one))
+    assert made.exit_code == 0, made.stderr
+    assert f"created {one} (the -o directory)" in made.stdout
+    assert (one / "demo" / "stack.yaml").is_file()
+
+
+def test_create_into_a_file_says_it_is_not_a_directory(cli: Cli, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    result = cli("create", "demo", "--arch", "basic", "-o", str(afile))
+    assert result.exit_code == 2
+    assert f"-o {afile} is not a directory" in result.stderr
+    assert "File exists" not in result.stderr
+    assert afile.read_text() == "mine\n"
+
+
+def test_emit_of_a_directory_points_at_its_stack_file(cli: Cli, tmp_path: Path) -> None:
+    project = tmp_path / "adir"
+    project.mkdir()
+    empty = cli("emit", str(project))
+    assert empty.exit_code == 1
+    assert "holds no stack.yaml" in empty.stderr and "did you mean" not in empty.stderr
+    stack_file(project)
+    result = cli("emit", str(project))
+    assert result.exit_code == 1
+    assert f"did you mean {project / 'stack.yaml'}?" in result.stderr
+
+
+# --- exit codes: 2 when the command line is wrong, 1 when the stack is ---------------------------
+
+
+def test_the_same_problem_has_the_exit_code_of_where_it_came_from(cli: Cli, tmp_path: Path) -> None:
+    """IS102 from a flag, and from flags that make a valid stack file invalid, is exit 2 (the
+    command line is wrong); IS102 written in a stack file is exit 1 (the stack is invalid)."""
+    flag = cli("create", "demo", "--arch", "basic", "--redundant", "hub", "--dry-run")
+    assert flag.exit_code == 2 and "IS102 --redundant:" in flag.stderr
+    valid = stack_file(tmp_path, "name: plant\narchitecture: hub-and-spoke\nredundant: hub\n")
+    over = cli("create", "demo", "-f", str(valid), "--arch", "basic", "--dry-run")
+    assert over.exit_code == 2 and "IS102 redundant:" in over.stderr
+    assert "the options given make the stack file's stack invalid" in over.stderr
+    invalid = stack_file(tmp_path, "name: plant\narchitecture: basic\nredundant: hub\n")
+    from_file = cli("create", "demo", "-f", str(invalid), "--dry-run")
+    assert from_file.exit_code == 1 and "IS102 redundant:" in from_file.stderr
+    assert "stack is invalid" in from_file.stderr
+    # Flags over a file that is invalid anyway: the file is what must change (exit 1).
+    both = cli("create", "demo", "-f", str(invalid), "--transport", "ssl", "--dry-run")
+    assert both.exit_code == 1
+    assert cli("emit", str(invalid), "--out", str(tmp_path / "out")).exit_code == 1
+
+
+def test_a_bad_flag_is_refused_before_any_question(cli: Cli, tmp_path: Path) -> None:
+    # The name, the target and -o are checked first, on every path (the wizard included):
+    # without --arch, with no terminal, the flag's own error shows, not "no terminal".
+    bad_name = cli("create", "Bad_Name", "--redundant", "hub")
+    assert bad_name.exit_code == 2 and "IS110" in bad_name.stderr
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    bad_dir = cli("create", "demo", "-o", str(afile))
+    assert bad_dir.exit_code == 2 and "not a directory" in bad_dir.stderr

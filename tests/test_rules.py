@@ -19,6 +19,7 @@ Cli = Callable[..., Result]
 
 def explicit(architecture: str, redundant: str | None = None, **shape: Any) -> dict[str, Any]:
     """The explicit stack file `create --dry-run` would print, as data to break."""
+    shape.setdefault("accept_eula", True)  # as create writes it
     spec = StackSpec(name="plant", architecture=architecture, redundant=redundant, **shape)  # type: ignore[arg-type]
     data: dict[str, Any] = yaml.safe_load(dump_stack(prepare(spec).explicit))
     return data
@@ -101,6 +102,74 @@ def test_shape_errors_are_IS002(
     assert_diagnostic(run_stack(cli, tmp_path, data), "IS002", path, *words)
 
 
+@pytest.mark.parametrize(
+    ("text", "path", "hint"),
+    [
+        ("name: plant\narchitecture: basic\nredundnat: gateway\n", "redundnat", "`redundant`"),
+        ("name: plant\narchitecture: basic\ntransprot: ssl\n", "transprot", "`transport`"),
+        (
+            "name: plant\narchitecture: basic\nkubernetes:\n  storage: 5Gi\n",
+            "kubernetes.storage",
+            "`storage_size`",
+        ),
+        (
+            "name: plant\narchitecture: basic\ngateways:\n"
+            "- {name: gateway, role: gateway, http_port: 9088, memroy_mb: 4096}\n",
+            "gateways[0].memroy_mb",
+            "`memory_mb`",
+        ),
+    ],
+)
+def test_a_misspelt_key_gets_did_you_mean(
+    cli: Cli, tmp_path: Path, text: str, path: str, hint: str
+) -> None:
+    assert_diagnostic(
+        run_stack(cli, tmp_path, text), "IS002", path, "unknown key", f"did you mean {hint}?"
+    )
+
+
+def test_an_unknown_key_far_from_any_lists_the_keys(cli: Cli, tmp_path: Path) -> None:
+    text = "name: plant\narchitecture: basic\nkubernetes:\n  zzz: 1\n"
+    result = run_stack(cli, tmp_path, text)
+    assert_diagnostic(
+        result, "IS002", "kubernetes.zzz", "unknown key", "storage_size, storage_class"
+    )
+    assert "did you mean" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [
+        (
+            "redundant",
+            "yes",
+            (
+                "names the role to run as a master/backup pair",
+                "'yes'",
+                "scale-out (frontend, backend)",
+                "`redundant: backend`",
+            ),
+        ),
+        ("redundant", "false", ("'no'", "`redundant: none`")),
+        ("edge_role", "on", ("names the role that runs the Edge edition", "`edge_role: none`")),
+    ],
+)
+def test_a_yes_no_for_a_role_key_says_it_names_a_role(
+    cli: Cli, tmp_path: Path, key: str, value: str, words: tuple[str, ...]
+) -> None:
+    text = f"name: plant\narchitecture: scale-out\n{key}: {value}\n"
+    result = run_stack(cli, tmp_path, text)
+    assert_diagnostic(result, "IS002", key, *words)
+    assert "valid string" not in result.stderr
+
+
+def test_redundant_none_in_a_file_means_no_pair(cli: Cli, tmp_path: Path) -> None:
+    # The hint above offers `redundant: none`, as `--redundant none` does on the command line.
+    result = run_stack(cli, tmp_path, "name: plant\narchitecture: basic\nredundant: none\n")
+    assert result.exit_code == 0, result.stderr
+    assert "backup" not in (tmp_path / "out" / "compose.yaml").read_text()
+
+
 def test_gateway_shape_error_names_the_gateway_path(cli: Cli, tmp_path: Path) -> None:
     data = explicit("basic")
     data["gateways"][0]["http_port"] = 70000
@@ -172,7 +241,12 @@ def test_architecture_change_keeps_redundant_role_and_rejects_it(cli: Cli, tmp_p
         "-o",
         str(tmp_path),
     )
-    assert_diagnostic(result, "IS102", "redundant", "no role 'backend'", "--redundant hub")
+    # The file alone is valid; the --arch given with it makes it invalid: the command line's
+    # mistake, exit 2 (tests/test_cli.py has the rule for every path).
+    assert_diagnostic(
+        result, "IS102", "redundant", "no role 'backend'", "--redundant hub", exit_code=2
+    )
+    assert "the options given make" in result.stderr
     assert not (tmp_path / "demo2").exists()
     fixed = cli(
         "create",
@@ -490,8 +564,46 @@ def test_plain_transport_is_an_error_under_strict(cli: Cli, tmp_path: Path) -> N
     result = run_stack(cli, tmp_path, explicit("basic", "gateway"), "--strict")
     assert_diagnostic(result, "IS201", "transport", "demo-only")
     assert not (tmp_path / "out").exists()
-    created = cli("create", "demo", "--arch", "basic", "--strict", "-o", str(tmp_path))
+    created = cli(
+        "create",
+        "demo",
+        "--arch",
+        "basic",
+        "--redundant",
+        "gateway",
+        "--strict",
+        "-o",
+        str(tmp_path),
+    )
     assert_diagnostic(created, "IS201", "transport", "demo-only")
+
+
+def test_plain_transport_warns_once_and_only_about_a_link(cli: Cli, tmp_path: Path) -> None:
+    # One gateway and no pair: nothing travels over the Gateway Network, nothing to warn about.
+    single = cli("create", "one", "--arch", "basic", "-o", str(tmp_path))
+    assert single.exit_code == 0 and "IS201" not in single.stderr
+    assert run_stack(cli, tmp_path, explicit("basic")).stderr == ""
+    assert cli("create", "one", "--arch", "basic", "--strict", "--dry-run").exit_code == 0
+    # A pair, or spokes linked to their hub: a plain link exists, and the warning shows once.
+    for shape in (("basic", "--redundant", "gateway"), ("hub-and-spoke",)):
+        linked = cli("create", "two", "--arch", *shape, "--dry-run")
+        assert linked.exit_code == 0
+        assert linked.stderr.count("IS201") == 1, linked.stderr
+
+
+def test_plain_transport_is_silent_next_to_an_error(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic", "gateway")
+    gateway(data, "gateway-backup")["http_port"] = gateway(data, "gateway")["http_port"]
+    invalid = run_stack(cli, tmp_path, data)
+    assert invalid.exit_code == 1 and "IS112" in invalid.stderr
+    assert "IS201" not in invalid.stderr
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("mine\n")
+    occupied = cli(
+        "create", "taken", "--arch", "basic", "--redundant", "gateway", "-o", str(tmp_path)
+    )
+    assert occupied.exit_code == 1 and "already exists" in occupied.stderr
+    assert "IS201" not in occupied.stderr
 
 
 @pytest.mark.parametrize(
@@ -530,3 +642,76 @@ def test_an_ssl_stack_prints_no_warning(cli: Cli, tmp_path: Path) -> None:
     result = run_stack(cli, tmp_path, data, "--strict")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+# --- extreme shapes ----------------------------------------------------------------------------
+
+
+def test_a_hub_without_spokes_is_IS202(cli: Cli, tmp_path: Path) -> None:
+    result = cli(
+        "create", "lonely", "--arch", "hub-and-spoke", "--spokes", "0", "-o", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert_diagnostic(result, "IS202", "spokes", "hub alone", "--arch basic", exit_code=0)
+    three = cli("create", "three", "--arch", "hub-and-spoke", "--dry-run")
+    assert "IS202" not in three.stderr
+
+
+def test_a_compose_stack_too_big_for_one_host_is_IS203(cli: Cli, tmp_path: Path) -> None:
+    # 48 spokes and a redundant hub: 50 gateways, the most one host is asked to run quietly.
+    limit = explicit("hub-and-spoke", "hub", spokes=48, transport="ssl")
+    assert "IS203" not in run_stack(cli, tmp_path, limit).stderr
+    data = explicit("hub-and-spoke", "hub", spokes=60, transport="ssl")
+    result = run_stack(cli, tmp_path, data)
+    assert_diagnostic(
+        result,
+        "IS203",
+        "spokes",
+        "62 gateways (124 Compose services",
+        "124 GiB of memory",
+        "host ports 9088-9149",
+        "--target k8s",
+        exit_code=0,
+    )
+    path = tmp_path / "stack.yaml"
+    kubernetes = cli("emit", str(path), "--target", "k8s", "--out", str(tmp_path / "k8s"))
+    assert kubernetes.exit_code == 0 and "IS203" not in kubernetes.stderr
+    strict = run_stack(cli, tmp_path, data, "--strict")
+    assert_diagnostic(strict, "IS203", "spokes", "one Docker host")
+    created = cli(
+        "create", "huge", "--arch", "hub-and-spoke", "--spokes", "60", "-o", str(tmp_path)
+    )
+    assert created.exit_code == 0 and "warning IS203 spokes:" in created.stderr
+
+
+# --- the Ignition EULA -------------------------------------------------------------------------
+
+
+def test_create_records_the_eula_acceptance_and_says_so(cli: Cli, tmp_path: Path) -> None:
+    dry = cli("create", "demo", "--arch", "basic", "--dry-run")
+    assert "accept_eula: true" in dry.stdout.splitlines()
+    created = cli("create", "demo", "--arch", "basic", "-o", str(tmp_path))
+    assert created.exit_code == 0
+    assert "accept_eula: true" in created.stdout and "ACCEPT_IGNITION_EULA=Y" in created.stdout
+    assert created.stderr == "", "an explicit acceptance needs no warning"
+
+
+def test_an_eula_not_accepted_is_IS125(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic") | {"accept_eula": False}
+    result = run_stack(cli, tmp_path, data)
+    assert_diagnostic(result, "IS125", "accept_eula", "does not start", "`accept_eula: true`")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_older_stack_file_without_accept_eula_is_IS204(cli: Cli, tmp_path: Path) -> None:
+    older = "name: plant\narchitecture: basic\n"
+    result = run_stack(cli, tmp_path, older)
+    assert_diagnostic(
+        result,
+        "IS204",
+        "accept_eula",
+        "accepting it for you",
+        "add `accept_eula: true`",
+        exit_code=0,
+    )
+    assert_diagnostic(run_stack(cli, tmp_path, older, "--strict"), "IS204", "accept_eula")

@@ -92,7 +92,8 @@ def test_the_ci_workflow_is_a_valid_github_workflow(cli: Cli, tmp_path: Path) ->
 def test_the_production_gate_fails_a_plain_stack_and_passes_an_ssl_one(
     cli: Cli, tmp_path: Path
 ) -> None:
-    # --check exits 2 when the stack itself is refused (IS201 under --strict), 0 when clean.
+    # --check exits 2 when the stack itself is refused (IS201 under --strict: the pair's link is
+    # plain), 0 when clean.
     for transport, exit_code in (("plain", 2), ("ssl", 0)):
         project = tmp_path / transport
         created = cli(
@@ -100,6 +101,8 @@ def test_the_production_gate_fails_a_plain_stack_and_passes_an_ssl_one(
             "plant",
             "--arch",
             "basic",
+            "--redundant",
+            "gateway",
             "--transport",
             transport,
             "--target",

@@ -221,6 +221,7 @@ def test_a_symlink_to_a_device_is_IS001(tmp_path: Path) -> None:
 
 
 def test_a_directory_is_IS001_and_names_the_file_meant(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text("name: plant\narchitecture: basic\n")
     result = cli("emit", str(tmp_path))
     assert_diagnostic(
         result, "IS001", "", f"{tmp_path} is a directory", f"did you mean {tmp_path}/stack.yaml?"

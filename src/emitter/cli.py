@@ -103,7 +103,7 @@ def create(
         TargetChoice | None,
         typer.Option(
             help="What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
-            "keeps to [default: the -f file's targets, else compose]."
+            "keeps to [default: the -f file's targets, else compose; the wizard asks when it runs]."
         ),
     ] = None,
     transport: Annotated[
@@ -292,7 +292,7 @@ def _run(argv: list[str] | None) -> int:
         return int(getattr(exc, "exit_code", 2))
     except StackInvalid as exc:
         _print_diagnostics(exc.diagnostics)
-        print(f"ignition-stack: stack is invalid ({exc})", file=sys.stderr)
+        print(f"ignition-stack: {exc.headline}", file=sys.stderr)
         return exc.exit_code
     except UsageError as exc:
         _print_diagnostics(exc.diagnostics)

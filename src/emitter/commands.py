@@ -9,10 +9,16 @@ from typing import Any
 
 from emitter import rules
 from emitter.architectures import ARCHITECTURES
-from emitter.diagnostics import Diagnostic, EmitterError, UsageError
+from emitter.diagnostics import (
+    Diagnostic,
+    EmitterError,
+    FlagsMakeStackInvalid,
+    StackInvalid,
+    UsageError,
+)
 from emitter.documents import post_setup
 from emitter.journal import Recovery
-from emitter.pipeline import Resolved, prepare, render
+from emitter.pipeline import Resolved, prepare, render, warnings_of
 from emitter.project import POST_SETUP, POST_SETUP_ADOPT, TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
@@ -20,6 +26,8 @@ from emitter.targets import TARGET_NAMES, Emission, drift_notes, target_names
 from emitter.tool import default_requirement, tool_problem
 from emitter.tree import MANIFEST, Drift, inspect_trees, write_trees
 
+# What `create` generates when neither --target nor the wizard says.
+DEFAULT_TARGET = "compose"
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
 
@@ -51,10 +59,8 @@ class Shape:
 
 
 def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
-    """The stack a ``create`` invocation describes, from a stack file, flags, or the wizard."""
-    problem = rules.stack_name_problem(name)
-    if problem:
-        raise _usage(problem)
+    """The stack a ``create`` invocation describes: a stack file with flags over it, or the
+    flags (and wizard answers, already merged into ``shape``) over the defaults."""
     topology_flags = shape.topology()
     if stack_file is not None:
         base = load_stack_file(stack_file)
@@ -72,21 +78,8 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             ):
                 update.setdefault("edge_role", None)
         merged = stack_from_data(base.model_dump() | update)
-        _check_flags(merged, topology_flags)
+        _check_flags(merged.architecture, topology_flags)
         return _normalised(merged)
-    if shape.architecture is None:
-        from emitter.wizard import run_wizard
-
-        answers = run_wizard(name)
-        shape = replace(
-            shape,
-            architecture=answers["architecture"],
-            redundant=answers["redundant"],
-            frontends=answers.get("frontends"),
-            spokes=answers.get("spokes"),
-            transport=shape.transport or answers["transport"],
-        )
-        topology_flags = {}
     spec = stack_from_data(
         {
             "name": name,
@@ -96,10 +89,40 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             "spokes": shape.spokes,
             "edge_role": shape.edge_role,
             "transport": shape.transport or "plain",
+            # create says so in its output and in the stack file it writes (IS125, IS204).
+            "accept_eula": True,
         }
     )
-    _check_flags(spec, topology_flags)
+    _check_flags(spec.architecture, topology_flags)
     return _normalised(spec)
+
+
+def _with_wizard(name: str, shape: Shape, target: str | None) -> tuple[Shape, str | None]:
+    """``shape`` and ``target`` completed by the wizard: it asks only what the flags left open
+    (flags > wizard answers > defaults) and vets the flags by the same ``_check_flags``."""
+    from emitter.wizard import run_wizard
+
+    flags = {**shape.topology(), "transport": shape.transport, "target": target}
+    answers = run_wizard(name, flags, lambda arch: _check_flags(arch, shape.topology()))
+    target = answers.pop("target", target)
+    return replace(shape, **answers), target
+
+
+def _prepare_created(
+    spec: StackSpec, stack_file: Path | None, shape: Shape, strict: bool
+) -> Resolved:
+    """``prepare``, with one rule for the exit code: when the stack file alone is valid and
+    the flags given with it make it invalid, the command line is wrong (exit 2)."""
+    try:
+        return prepare(spec, strict=strict)
+    except StackInvalid as invalid:
+        if stack_file is None or not (shape.topology() or shape.transport):
+            raise
+        try:
+            prepare(load_stack_file(stack_file), strict=strict)
+        except StackInvalid:
+            raise invalid from None
+        raise FlagsMakeStackInvalid(invalid.diagnostics) from None
 
 
 def _normalised(spec: StackSpec) -> StackSpec:
@@ -108,9 +131,9 @@ def _normalised(spec: StackSpec) -> StackSpec:
     return spec
 
 
-def _check_flags(spec: StackSpec, flags: dict[str, Any]) -> None:
+def _check_flags(architecture_name: str, flags: dict[str, Any]) -> None:
     """Flag values that cannot apply are usage errors (exit 2), named like the stack rules."""
-    architecture = ARCHITECTURES[spec.architecture]
+    architecture = ARCHITECTURES[architecture_name]
     redundant = flags.get("redundant")
     if redundant is not None and redundant != NO_ROLE:
         problem = rules.redundant_role_problem(architecture, redundant, path="--redundant")
@@ -134,18 +157,13 @@ def recorded(spec: StackSpec, target: str | None, tool_spec: str | None) -> Stac
     """The stack with what ``create`` records for ``emit`` and the CI workflow: its targets
     (``--target``, else the stack file's, else Compose) and the requirement CI installs the
     tool from (``--tool-spec``, else the stack file's, else this release from PyPI)."""
-    if tool_spec is not None:
-        problem = tool_problem(tool_spec, path="--tool-spec")
-        if problem:
-            raise _usage(problem)
-    if target is not None:
-        targets = list(target_names(target))
-    else:
-        targets = list(spec.targets or ["compose"])
+    targets: list[str] = list(target_names(target or DEFAULT_TARGET))
+    if target is None and spec.targets:
+        targets = list(spec.targets)
     return spec.model_copy(
         update={
             "targets": [name for name in TARGET_NAMES if name in targets],
-            "tool": tool_spec or spec.tool or default_requirement(),
+            "tool": tool_spec or spec.tool or default_requirement(targets),
         }
     )
 
@@ -163,16 +181,49 @@ def create_command(
     ci: bool = True,
     tool_spec: str | None = None,
 ) -> None:
+    # Everything the command line alone can get wrong is refused first (exit 2).
+    problem = rules.stack_name_problem(name)
+    if problem:
+        raise _usage(problem)
+    if target is not None:
+        target_names(target)
+    if tool_spec is not None:
+        problem = tool_problem(tool_spec, path="--tool-spec")
+        if problem:
+            raise _usage(problem)
+    if not dry_run:
+        _check_output_dir(output_dir)
+    interactive = stack_file is None and shape.architecture is None
+    if interactive:
+        shape, target = _with_wizard(name, shape, target)
     spec = recorded(build_spec(name, shape, stack_file), target, tool_spec)
     targets = tuple(spec.targets or ())
-    resolved = prepare(spec, strict=strict)
-    _warn(resolved.warnings)
+    resolved = _prepare_created(spec, stack_file, shape, strict)
     if dry_run:
+        _warn(resolved.warnings)
         sys.stdout.write(dump_stack(resolved.explicit, output_format))
         return
     directory = output_dir / name
-    written = create_project(directory, resolved, targets, ci)
+    emissions = render(resolved, targets)
+    if interactive:
+        from emitter.wizard import confirm, summary
+
+        lines = summary(resolved.stack, targets, resolved.explicit.accept_eula)
+        if not confirm(lines, str(directory)):
+            raise EmitterError(f"nothing written: {directory} was not confirmed")
+    made_parent = not output_dir.exists()
+    written = create_project(directory, resolved, targets, ci, emissions)
+    # Warnings come once the project exists: an error that stops create is shown alone.
+    _warn(warnings_of(resolved, emissions))
+    if made_parent:
+        print(f"created {output_dir} (the -o directory)")
     print(f"created {directory} ({len(written)} files)")
+    if resolved.explicit.accept_eula:
+        print(
+            "note: stack.yaml says `accept_eula: true`: its gateways start with Inductive "
+            "Automation's Ignition EULA accepted (ACCEPT_IGNITION_EULA=Y), so starting them "
+            "accepts it: read it first"
+        )
     print(f"next: read {directory / 'POST-SETUP.md'}")
     if "compose" in targets:
         print(f"      cd {directory} && docker compose up -d")
@@ -182,6 +233,26 @@ def create_command(
 
 # Per directory below an emit's root: relative path -> text.
 Trees = dict[str, dict[str, str]]
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    """``-o`` names the project's parent: an existing directory, or one ``create`` makes in an
+    existing directory (like ``mkdir``). A deeper missing path is more likely a typo than a
+    wish, so it is refused instead of silently created."""
+    if output_dir.is_dir():
+        return
+    if output_dir.exists() or output_dir.is_symlink():
+        raise UsageError(
+            f"-o {output_dir} is not a directory; pass the directory that should hold the project"
+        )
+    parent = output_dir.parent
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"-o {output_dir}: {parent} is not a directory")
+    if not parent.is_dir():
+        raise UsageError(
+            f"-o {output_dir} does not exist, and neither does {parent}; create it first "
+            f"(`mkdir -p {output_dir}`) or check the path for a typo"
+        )
 
 
 @dataclass(frozen=True)
@@ -286,7 +357,6 @@ def _emit(
     resolved: Resolved = prepare(load_stack_file(stack_file), strict=strict)
     selection = select_targets(resolved.explicit, stack_file, target)
     targets = selection.emitted
-    _warn(resolved.warnings)
     emissions = render(resolved, targets)
     layout = _layout(stack_file, targets, out)
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
@@ -300,10 +370,11 @@ def _emit(
             f"--target leaves it as it is; add it there to keep it current",
             file=sys.stderr,
         )
+    warnings = warnings_of(resolved, emissions)
     if check:
-        _check(layout, trees, adopt, emissions, full_diff)
+        _check(layout, trees, adopt, emissions, full_diff, warnings)
     else:
-        _write(layout, trees, adopt, emissions)
+        _write(layout, trees, adopt, emissions, warnings)
 
 
 def _check(
@@ -312,9 +383,11 @@ def _check(
     adopt: Trees,
     emissions: dict[str, Emission],
     full_diff: bool,
+    warnings: tuple[Diagnostic, ...],
 ) -> None:
     """``emit --check``: report every tree's drift; raise ``DriftFound`` if any."""
     inspection = inspect_trees(layout.root, trees, adopt)
+    _warn(warnings)
     _report_recovery(layout.root, inspection.recovery)
     drifted = bool(inspection.recovery.leftovers)
     if drifted:
@@ -342,9 +415,17 @@ def _check(
         raise DriftFound()
 
 
-def _write(layout: Layout, trees: Trees, adopt: Trees, emissions: dict[str, Emission]) -> None:
+def _write(
+    layout: Layout,
+    trees: Trees,
+    adopt: Trees,
+    emissions: dict[str, Emission],
+    warnings: tuple[Diagnostic, ...],
+) -> None:
     """``emit``: one commit for every tree, then what changed and what to know about it."""
     written = write_trees(layout.root, trees, adopt)
+    # After the write: an emit that fails (a file it does not own, a lock) shows only why.
+    _warn(warnings)
     _report_recovery(layout.root, written.recovery)
     for name, emission in emissions.items():
         sub = layout.subdirectories[name]
@@ -387,14 +468,18 @@ def _drift_report(
 ) -> str:
     lines = [f"{name}: {directory} differs from what the stack file emits"]
     lines.extend(f"  note: {note}" for note in notes)
-    for label, paths in (
-        ("added", drift.added),
-        ("removed", drift.removed),
-        ("changed", drift.changed),
-        ("not owned by ignition-stack (emit would refuse to overwrite)", drift.conflicts),
+    # Each line says what `emit` will do about it: a file the user deleted is missing, and
+    # emit writes it back (it was never "added" by anyone).
+    for label, paths, action in (
+        ("missing", drift.added, " (emit writes it)"),
+        ("stale", drift.removed, " (emit removes it)"),
+        ("changed", drift.changed, " (emit rewrites it)"),
+        ("not owned by ignition-stack", drift.conflicts, " (emit refuses to overwrite it)"),
     ):
-        lines.extend(f"  {label}: {path}" for path in paths)
-    diff_lines = [line for path in sorted(drift.diffs) for line in drift.diffs[path].splitlines()]
+        lines.extend(f"  {label}: {path}{action}" for path in paths)
+    # A missing file's diff is the whole file: shown only with --diff.
+    shown = sorted(path for path in drift.diffs if full_diff or path not in drift.added)
+    diff_lines = [line for path in shown for line in drift.diffs[path].splitlines()]
     if not full_diff and len(diff_lines) > DIFF_LINE_LIMIT:
         omitted = len(diff_lines) - DIFF_LINE_LIMIT
         diff_lines = [

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from emitter.codes import CODES, Severity
 
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
+__all__ = [
+    "Diagnostic",
+    "EmitterError",
+    "FlagsMakeStackInvalid",
+    "Severity",
+    "StackInvalid",
+    "UsageError",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +21,7 @@ class Diagnostic:
     """One problem found in a stack.
 
     Attributes:
-        code: stable identifier (``IS1xx`` errors, ``IS2xx`` warnings); documented in the README.
+        code: stable identifier (``IS1xx`` errors, ``IS2xx`` warnings), listed in ``codes.CODES``.
         severity: errors stop the run; warnings print, and ``--strict`` promotes them.
         path: dotted path into the stack file (``gateways[2].redundancy.peer``), or ``""``.
         message: what is wrong, in the user's terms.
@@ -41,12 +46,20 @@ class Diagnostic:
         return Diagnostic(self.code, Severity.ERROR, self.path, self.message, self.hint)
 
 
+def _listed(code: str, severity: Severity) -> str:
+    """``code``, if the table lists it with ``severity`` (a mistake in the rules otherwise)."""
+    entry = CODES.get(code)
+    if entry is None or entry.severity is not severity:
+        raise ValueError(f"{code} is not a {severity} code of emitter.codes.CODES")
+    return code
+
+
 def error(code: str, path: str, message: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code, Severity.ERROR, path, message, hint)
+    return Diagnostic(_listed(code, Severity.ERROR), Severity.ERROR, path, message, hint)
 
 
 def warning(code: str, path: str, message: str, hint: str = "") -> Diagnostic:
-    return Diagnostic(code, Severity.WARNING, path, message, hint)
+    return Diagnostic(_listed(code, Severity.WARNING), Severity.WARNING, path, message, hint)
 
 
 def preview(text: str, limit: int = 60) -> str:
@@ -82,3 +95,18 @@ class StackInvalid(EmitterError):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         super().__init__(f"{sum(d.severity is Severity.ERROR for d in diagnostics)} error(s)")
         self.diagnostics = diagnostics
+
+    @property
+    def headline(self) -> str:
+        return f"stack is invalid ({self})"
+
+
+class FlagsMakeStackInvalid(StackInvalid):
+    """The stack file alone is valid; the flags given with it make it invalid: a usage error
+    (exit 2), like a flag value that cannot apply."""
+
+    exit_code = 2
+
+    @property
+    def headline(self) -> str:
+        return f"the options given make the stack file's stack invalid ({self})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emitter import rules
-from emitter.diagnostics import Diagnostic, StackInvalid, has_errors
+from emitter.diagnostics import Diagnostic, Severity, StackInvalid, has_errors
 from emitter.ir import Stack
 from emitter.resolve import resolve
 from emitter.spec import StackSpec
@@ -17,6 +17,7 @@ class Resolved:
     explicit: StackSpec
     stack: Stack
     warnings: tuple[Diagnostic, ...]
+    strict: bool = False
 
     @property
     def options(self) -> TargetOptions:
@@ -28,14 +29,25 @@ def prepare(spec: StackSpec, strict: bool = False) -> Resolved:
     explicit, stack = resolve(spec)
     diagnostics = rules.check(explicit, stack, strict=strict)
     if has_errors(diagnostics):
-        raise StackInvalid(diagnostics)
-    return Resolved(explicit, stack, tuple(diagnostics))
+        # Only what stops the command: its warnings show on the run after the errors are fixed.
+        raise StackInvalid([d for d in diagnostics if d.severity is Severity.ERROR])
+    return Resolved(explicit, stack, tuple(diagnostics), strict)
 
 
 def render(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, Emission]:
     """Every requested target's files; target diagnostics that are errors stop the run."""
     emissions = {name: emit(name, resolved.stack, resolved.options) for name in targets}
     found = [d for emission in emissions.values() for d in emission.diagnostics]
+    if resolved.strict:
+        found = [d.promoted() for d in found]
     if has_errors(found):
-        raise StackInvalid(found)
+        raise StackInvalid([d for d in found if d.severity is Severity.ERROR])
     return emissions
+
+
+def warnings_of(resolved: Resolved, emissions: dict[str, Emission]) -> tuple[Diagnostic, ...]:
+    """Every warning of a run: the stack's, then each target's (e.g. a Compose stack too
+    large for one host)."""
+    return resolved.warnings + tuple(
+        diagnostic for emission in emissions.values() for diagnostic in emission.diagnostics
+    )

@@ -23,6 +23,7 @@ from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
 from emitter.scratch import SCRATCH_PREFIX
 from emitter.spec import dump_stack
+from emitter.targets import Emission
 from emitter.tool import requirement
 from emitter.tree import write_trees
 from emitter.yamlio import dump_yaml
@@ -70,19 +71,25 @@ def compose_entrypoint(stack: Stack) -> str:
 
 
 def create_project(
-    directory: Path, resolved: Resolved, targets: tuple[str, ...], ci: bool = True
+    directory: Path,
+    resolved: Resolved,
+    targets: tuple[str, ...],
+    ci: bool = True,
+    emissions: dict[str, Emission] | None = None,
 ) -> list[str]:
-    """Write a new project at ``directory``; returns the relative paths written."""
+    """Write a new project at ``directory`` (with ``emissions``, when the caller rendered
+    them already); returns the relative paths written."""
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise EmitterError(
             f"{directory} already exists and is not empty; choose another name or parent (-o), "
             f"or run `ignition-stack emit` inside it to regenerate its targets"
         )
-    emissions = render(resolved, targets)
+    if emissions is None:
+        emissions = render(resolved, targets)
     parent = directory.parent
     written: list[str] = []
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(exist_ok=True)  # one level only: `create` refuses a deeper missing path
         scratch_directory = tempfile.TemporaryDirectory(prefix=f".{directory.name}-", dir=parent)
     except OSError as exc:
         raise EmitterError(f"cannot create a project in {parent}: {exc.strerror or exc}") from None

@@ -31,8 +31,10 @@ def expand(spec: StackSpec) -> StackSpec:
         if spec.edge_role is not None
         else (architecture.default_edge_role or NO_ROLE)
     )
+    # `redundant: none` says "no pair" as `--redundant none` does; the explicit form is null.
+    redundant = None if spec.redundant == NO_ROLE else spec.redundant
     if spec.gateways is None:
-        gateways = derive_gateways(architecture, replicas, spec.redundant, edge_role)
+        gateways = derive_gateways(architecture, replicas, redundant, edge_role)
     else:
         gateways = [
             gateway
@@ -44,6 +46,7 @@ def expand(spec: StackSpec) -> StackSpec:
         update={
             "frontends": replicas if architecture.replica_option == "frontends" else None,
             "spokes": replicas if architecture.replica_option == "spokes" else None,
+            "redundant": redundant,
             "edge_role": edge_role,
             "gateways": gateways,
         }

@@ -2,7 +2,7 @@
 
 Each rule reads the explicit stack file and the IR and yields diagnostics with a stable code,
 the dotted path into the stack file, and a hint. ``check`` runs them all, so a user sees every
-problem at once. The codes are listed in the README; never reuse a retired code.
+problem at once. The codes, their severity and summary are the table in ``codes.py``.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 
+from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
-from emitter.diagnostics import Diagnostic, Severity, error, preview, warning
+from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
 from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.tool import check_tool
-from emitter.vocabulary import Edition, NodeRole, TransportName
+from emitter.vocabulary import Edition, NodeRole
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 
@@ -481,18 +482,6 @@ def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         )
 
 
-def _plain_transport(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
-    if spec.transport is TransportName.PLAIN:
-        yield warning(
-            "IS201",
-            "transport",
-            "plain Gateway Network transport (port 8088, no SSL, Unrestricted policy) is demo-only: "
-            "redundancy replicates the whole gateway, projects, tags and secrets included, unencrypted",
-            "use `--transport ssl` (transport: ssl) for anything beyond an isolated demo network; "
-            "see docs/security.md",
-        )
-
-
 RULES: tuple[Rule, ...] = (
     _stack_name,
     _image,
@@ -510,7 +499,9 @@ RULES: tuple[Rule, ...] = (
     _connections,
     _replicated_tiers,
     _counts_match,
-    _plain_transport,
+    spokes_rule,
+    plain_transport_rule,
+    eula_rule,
 )
 
 

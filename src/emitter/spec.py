@@ -213,6 +213,14 @@ class StackSpec(_Model):
             "already in targets/ beside the stack file, or every target if there are none."
         ),
     )
+    accept_eula: bool | None = Field(
+        default=None,
+        description=(
+            "You accept Inductive Automation's Ignition EULA for every gateway of the stack: "
+            "they start with ACCEPT_IGNITION_EULA=Y. `create` writes `true` and says so; "
+            "`false` stops the stack (the image does not start without it)."
+        ),
+    )
     image: str = Field(
         default=DEFAULT_IMAGE,
         # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
@@ -413,31 +421,15 @@ def stack_from_data(data: dict[str, Any], reported: list[Diagnostic] | None = No
     except ValidationError as exc:
         # At a reported number's path pydantic only adds "not a valid integer"; an unknown key
         # there is a second problem, worth its own line.
+        from emitter.shape import shape_diagnostic  # only on the error path
+
         paths = {diagnostic.path for diagnostic in reported}
-        shape = [_shape_diagnostic(item) for item in exc.errors()]
+        shape = [shape_diagnostic(item, data) for item in exc.errors()]
         shape = [d for d in shape if d.path not in paths or d.message == UNKNOWN_KEY]
         raise StackInvalid([*reported, *shape]) from None
     if reported:
         raise StackInvalid(reported)
     return spec
-
-
-def _shape_diagnostic(item: Any) -> Diagnostic:
-    path = dotted_path(tuple(item["loc"]))
-    kind = item["type"]
-    if kind == "extra_forbidden":
-        hint = "remove the key, or check its spelling against `ignition-stack schema`"
-        message = UNKNOWN_KEY
-    elif kind == "missing":
-        hint = "add it; `ignition-stack schema` describes every key"
-        message = "required key is missing"
-    elif kind == "int_parsing_size":  # a quoted number too long for Python to convert
-        hint = NUMBER_HINT
-        message = f"number {preview(str(item['input']))} is out of range: {OUT_OF_RANGE}"
-    else:
-        hint = "`ignition-stack schema` describes every key and its allowed values"
-        message = item["msg"]
-    return error("IS002", path, message, hint)
 
 
 def load_stack_file(path: Path) -> StackSpec:

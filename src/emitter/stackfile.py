@@ -41,7 +41,13 @@ def read_stack_file(path: Path) -> str:
     except OSError as exc:
         raise _problem(f"cannot read {path}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(mode):
-        raise _problem(f"{path} is a directory", f"did you mean {path / 'stack.yaml'}?")
+        inside = path / "stack.yaml"
+        if inside.is_file():
+            raise _problem(f"{path} is a directory", f"did you mean {inside}?")
+        raise _problem(
+            f"{path} is a directory, and holds no stack.yaml",
+            "pass the path of the stack file (a project's is PROJECT/stack.yaml)",
+        )
     for test, kind in _FILE_KINDS:
         if test(mode):
             raise _problem(

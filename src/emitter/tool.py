@@ -9,7 +9,7 @@ it would run the wrong tool in CI and is refused (IS124).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from emitter import __version__
@@ -28,9 +28,11 @@ MAX_LENGTH = 2000
 _NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[=<>!~;@(]|$)")
 
 
-def default_requirement() -> str:
-    """The published release that wrote the files: another version may emit other bytes."""
-    return f"{DISTRIBUTION}=={__version__}"
+def default_requirement(targets: Iterable[str] = ()) -> str:
+    """The published release that wrote the files: another version may emit other bytes. A
+    project with the Kubernetes target needs the ``kubernetes`` extra (its client and schemas)."""
+    extra = "[kubernetes]" if "kubernetes" in targets else ""
+    return f"{DISTRIBUTION}{extra}=={__version__}"
 
 
 def requirement(spec: StackSpec) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
+import importlib.util
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from typing import Any
 import yaml
 
 from emitter.diagnostics import EmitterError, UsageError
+from emitter.extras import MissingExtra, require
 
 # kubeconform resolves the bundled schemas' ``$ref: /api/_definitions.json`` against their
 # ``$id`` (https://kubernetes.io/api/...). Offline, that URL is served from kubeconform's
@@ -62,8 +64,13 @@ class ValidationFailed(EmitterError):
 # --- Kubernetes versions and bundled schemas -------------------------------------------------
 
 
+# The "version" a Compose-only install (no kubernetes extra) validates with.
+NO_KUBERNETES_SCHEMAS = "none (the kubernetes extra is not installed)"
+
+
 def kubernetes_schema_root() -> Path:
     """The ``kubernetes-json-schema`` directory inside the installed kubernetes-validate."""
+    require("kubernetes_validate", "validating Kubernetes manifests")
     root = importlib.resources.files("kubernetes_validate").joinpath("kubernetes-json-schema")
     return Path(str(root))
 
@@ -95,6 +102,10 @@ def latest_kubernetes_version() -> str:
 def normalise_kubernetes_version(value: str | None) -> str:
     """``None`` -> newest bundled; ``1.30``, ``v1.30``, ``1.30.2`` -> ``1.30``; else exit 2."""
     if value is None:
+        if importlib.util.find_spec("kubernetes_validate") is None:
+            # A Compose-only install validates compose files; a Kubernetes file it meets
+            # stops with the message naming the extra (kubernetes_schema_root).
+            return NO_KUBERNETES_SCHEMAS
         return latest_kubernetes_version()
     versions = bundled_kubernetes_versions()
     match = _VERSION.match(value.strip())
@@ -405,6 +416,8 @@ def _check_kubernetes_documents(
         label = f"{prefix}{_label(document)}"
         try:
             problems = kubernetes_object_problems(document, version)
+        except MissingExtra:
+            raise  # one message for the run, not one per object
         except Exception as exc:  # a broken schema or hostile input must not become a traceback
             report.failures.append(f"{label}: could not be validated: {exc}")
             continue

@@ -14,6 +14,7 @@ from emitter import image
 from emitter.ir import Gateway, Stack
 from emitter.names import BOOTSTRAP_SUFFIX, CA_VOLUME, CERTIFICATES_VOLUME, PKI_SERVICE
 from emitter.targets import Emission, TargetOptions
+from emitter.targets.compose.size import size_warnings
 from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
@@ -48,7 +49,7 @@ def emit(stack: Stack, options: TargetOptions) -> Emission:
         document = image.redundancy_xml(gateway)
         if document is not None:
             files[f"gateways/{gateway.name}/{image.REDUNDANCY_FILE}"] = document
-    return Emission(files=dict(sorted(files.items())))
+    return Emission(files=dict(sorted(files.items())), diagnostics=size_warnings(stack))
 
 
 def _ssl(stack: Stack) -> bool:

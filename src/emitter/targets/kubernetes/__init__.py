@@ -4,6 +4,11 @@ gateway's data volume, with the master and backup of a pair as two StatefulSets.
 import importlib.util
 import sys
 
+from emitter.extras import require
+
+# Before anything imports the client's models: without the extra, say which one to install.
+require("kubernetes", "the Kubernetes target")
+
 
 def _import_models_without_the_client() -> None:
     """Let ``kubernetes.client.models`` import without running ``kubernetes/__init__.py``.

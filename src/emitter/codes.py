@@ -1,0 +1,78 @@
+"""Every diagnostic code, in one table: its severity and a one-line summary.
+
+Rules ask ``diagnostics.error``/``warning`` for a diagnostic by code, and those refuse a code
+that is not here or has the other severity; the README's table is tested against this one.
+A code names one problem forever: a code that is removed moves to ``RETIRED`` and is never
+given to another problem, so an old log line or CI output still means what it said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    severity: Severity
+    summary: str
+
+
+# Numbers that must never be given to a problem again, with why they are out of use.
+RETIRED: dict[str, str] = {
+    "IS118": "skipped when the rules were numbered; never issued, kept free of any meaning",
+}
+
+
+def table(*codes: Code, retired: dict[str, str] = RETIRED) -> dict[str, Code]:
+    """The codes by name; a duplicate or a retired code is a mistake in this file."""
+    found: dict[str, Code] = {}
+    for entry in codes:
+        if entry.code in retired:
+            raise ValueError(f"{entry.code} is retired ({retired[entry.code]}); take a new code")
+        if entry.code in found:
+            raise ValueError(f"{entry.code} is listed twice")
+        found[entry.code] = entry
+    return found
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+CODES: dict[str, Code] = table(
+    Code("IS001", _E, "the stack file cannot be read: missing, a directory or device, over 4 MiB, not UTF-8, not YAML (or a value its tag cannot hold, e.g. `!!int abc`, `2001-13-45`), aliases, duplicate keys, not a mapping"),
+    Code("IS002", _E, "a key has the wrong shape: unknown key (with the closest known key: *did you mean `redundant`?*), missing key, wrong type or value (`redundant: yes`: it names a role, and the roles are listed), a number beyond 64 bits (under any key)"),
+    Code("IS101", _E, "redundancy on a replicated tier (`frontend`, `spoke`): names the role that can be redundant"),
+    Code("IS102", _E, "the redundant role does not exist in this architecture (e.g. after `create -f ... --arch`)"),
+    Code("IS103", _E, "a pair member's peer is missing, is itself, or is not in a pair"),
+    Code("IS104", _E, "master and backup do not name each other"),
+    Code("IS105", _E, "a pair is not exactly one master and one backup"),
+    Code("IS106", _E, "a pair mixes editions (a standard master with an Edge backup)"),
+    Code("IS107", _E, "`redundant` and the pair in `gateways` disagree"),
+    Code("IS108", _E, "`edge_role` / `--edge-role` names no role of the architecture"),
+    Code("IS109", _E, "a gateway's edition disagrees with `edge_role`"),
+    Code("IS110", _E, "a name is not usable (DNS-1123 label; gateway names start with a letter and have at most 52 characters)"),
+    Code("IS111", _E, "two gateways share a name"),
+    Code("IS112", _E, "two gateways share a host port"),
+    Code("IS113", _E, "a gateway (or volume) name is reserved: it would collide with a name a target derives"),
+    Code("IS114", _E, "a Gateway Network connection names a missing gateway, or the gateway itself"),
+    Code("IS115", _E, "a connection or a pair crosses no shared network, or a gateway joins none"),
+    Code("IS116", _E, "the gateways of a replicated tier are not `role-0..N-1` or are not identical"),
+    Code("IS117", _E, "a gateway's role does not exist in the architecture"),
+    Code("IS119", _E, "`frontends` / `spokes` disagree with the gateways listed"),
+    Code("IS120", _E, "two gateways share a data volume"),
+    Code("IS121", _E, "`image` is not an image reference (`[registry[:port]/]path[:tag][@digest]`, as Docker reads it)"),
+    Code("IS122", _E, "`image` is not pinned: no tag or digest, or the moving `latest` tag"),
+    Code("IS123", _E, "the two nodes of a pair differ in more than name, port, volume, connections and redundancy (memory, networks, role)"),
+    Code("IS124", _E, "`tool` / `--tool-spec` is not one line of pip requirement, or names PyPI's `ignition-stack` (another tool) instead of `ignition-stack-emitter`"),
+    Code("IS125", _E, "`accept_eula: false`: the Ignition image does not start until its EULA is accepted"),
+    Code("IS201", _W, "a Gateway Network link (a pair, frontends, spokes) on the plain, demo-only transport (an error with `--strict`); not shown when an error stops the command"),
+    Code("IS202", _W, "a hub-and-spoke stack with `spokes: 0`: a hub with nothing to connect to it"),
+    Code("IS203", _W, "a Compose stack of more gateways than one Docker host runs sensibly: the reason (memory, ports) and `--target k8s` instead"),
+    Code("IS204", _W, "the stack file does not record the Ignition EULA acceptance (`accept_eula`) its gateways are started with"),
+)  # fmt: skip
