@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from emitter.yamlio import dump_yaml
+
 from ..engines.kubernetes import Kubectl
 from ..support import cert_manager
 from ..support.validate_cli import Run, valid_manifests, validate
@@ -88,7 +90,7 @@ def test_a_change_to_an_immutable_field_of_a_running_tree_is_refused(
     document = yaml.safe_load(path.read_text())
     claim = document["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]
     claim["storage"] = "7Gi"
-    path.write_text(yaml.safe_dump(document))
+    path.write_text(dump_yaml(document))  # quotes `Y`, which Kubernetes reads as a boolean
     run = validate_on(kubectl, tree)
     assert run.exit_code == 1, run.stdout + run.stderr
     assert path.name in run.line(path.name) and ": ok" in run.line(path.name)  # schema-valid
@@ -105,7 +107,7 @@ def test_a_pod_security_warning_is_a_warning_and_fails_strict(
     name = next(path for path in files if "_statefulset_" in path)
     document = yaml.safe_load(files[name])
     del document["spec"]["template"]["spec"]["securityContext"]["seccompProfile"]
-    files[name] = yaml.safe_dump(document)
+    files[name] = dump_yaml(document)
     tree = write_tree(files, tmp_path / "kubernetes", namespace)
 
     run = validate_on(kubectl, tree)
