@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emitter import validation
+from emitter.targets.kubernetes.validation import schemas
 
 from .conftest import GOLDEN
 from .support import cert_manager
@@ -18,7 +18,7 @@ from .support.validators import kustomize_build, run_kubeconform
 KUBERNETES_TREES = sorted(path for path in GOLDEN.glob("*/expected/kubernetes") if path.is_dir())
 # 1.29 is the oldest release the manifests target (native sidecars, PVC retention policy GA).
 VERSIONS = [
-    v for v in validation.bundled_kubernetes_versions() if tuple(map(int, v.split("."))) >= (1, 29)
+    v for v in schemas.bundled_kubernetes_versions() if tuple(map(int, v.split("."))) >= (1, 29)
 ]
 
 
@@ -55,4 +55,4 @@ def test_kustomize_builds_every_golden_base(tree: Path) -> None:
 
 def test_versions_cover_1_29_to_the_newest_bundled() -> None:
     assert VERSIONS[0] == "1.29"
-    assert VERSIONS[-1] == validation.latest_kubernetes_version()
+    assert VERSIONS[-1] == schemas.latest_kubernetes_version()

@@ -222,12 +222,37 @@ def validate(
     kubernetes_version: Annotated[
         str | None, typer.Option(help="Kubernetes version to validate against (X.Y).")
     ] = None,
-    strict: Annotated[bool, typer.Option(help="Also fail on warnings.")] = False,
+    crd: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--crd",
+            metavar="FILE|DIR",
+            help="CustomResourceDefinitions (e.g. cert-manager's) to validate custom resources against; repeatable.",
+        ),
+    ] = None,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server",
+            help="Also dry-run the Kubernetes files on the cluster of the current kubeconfig context (kubectl apply --dry-run=server).",
+        ),
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Also fail on warnings and on kinds with no schema.")
+    ] = False,
 ) -> None:
-    """Schema-check generated manifests and compose files, offline."""
-    from emitter.validation import validate_command
+    """Schema-check generated manifests and compose files, offline (with --server, also on a cluster)."""
+    from emitter.validation import ValidateOptions, validate_command
 
-    validate_command(path=path, kubernetes_version=kubernetes_version, strict=strict)
+    validate_command(
+        path=path,
+        options=ValidateOptions(
+            strict=strict,
+            kubernetes_version=kubernetes_version,
+            crds=tuple(crd or ()),
+            server=server,
+        ),
+    )
 
 
 @app.command("status")

@@ -75,4 +75,7 @@ CODES: dict[str, Code] = table(
     Code("IS202", _W, "a hub-and-spoke stack with `spokes: 0`: a hub with nothing to connect to it"),
     Code("IS203", _W, "a Compose stack of more gateways than one Docker host runs sensibly: the reason (memory, ports) and `--target k8s` instead"),
     Code("IS204", _W, "the stack file does not record the Ignition EULA acceptance (`accept_eula`) its gateways are started with"),
+    Code("IS301", _E, "`validate --server`: kubectl is not on PATH"),
+    Code("IS302", _E, "`validate --server`: the kubeconfig has no current context"),
+    Code("IS303", _E, "`validate --server`: the cluster of the current context does not answer"),
 )  # fmt: skip

@@ -20,11 +20,11 @@ import yaml
 from kubernetes_validate.utils import all_versions
 from packaging.version import Version
 
-from emitter import validation
 from emitter.pipeline import prepare
 from emitter.resolve import expand
 from emitter.spec import GatewaySpec, StackSpec
 from emitter.targets.kubernetes import emit
+from emitter.targets.kubernetes.validation import kubeconform, schemas
 
 from ..conftest import GOLDEN
 from ..support import cert_manager
@@ -44,7 +44,7 @@ VERSIONS = sorted(
     {version for version in all_versions() if Version(version) >= Version("1.29")}, key=Version
 )
 KUBECONFORM_VERSIONS = [
-    v for v in validation.bundled_kubernetes_versions() if tuple(map(int, v.split("."))) >= (1, 29)
+    v for v in schemas.bundled_kubernetes_versions() if tuple(map(int, v.split("."))) >= (1, 29)
 ]
 SSL_CASES = sorted(
     path.name
@@ -110,7 +110,7 @@ def test_kubeconform_validates_every_cert_manager_object(version: str) -> None:
         for path in (GOLDEN / case / "expected" / "kubernetes").glob("cert-manager.io_*.yaml")
     )
     assert len(paths) >= 10
-    run = validation.run_kubeconform(
+    run = kubeconform.run_kubeconform(
         paths,
         version,
         kubeconform=binary,
@@ -164,7 +164,7 @@ def test_the_cert_manager_schemas_reject_what_cert_manager_would(broken: str) ->
     problems = cert_manager.problems(document, VERSIONS[0])
     assert problems, f"{broken}: accepted in-process"
     binary = require_tool("kubeconform")
-    run = validation.run_kubeconform(
+    run = kubeconform.run_kubeconform(
         yaml.safe_dump(document),
         KUBECONFORM_VERSIONS[0],
         kubeconform=binary,

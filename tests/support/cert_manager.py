@@ -35,7 +35,7 @@ from typing import Any
 import pytest
 import yaml
 
-from emitter import validation
+from emitter.targets.kubernetes.validation import schemas
 
 from .validators import missing_tool
 
@@ -49,7 +49,7 @@ CACHE = ROOT / ".tools" / "cert-manager" / VERSION
 CRDS = CACHE / "crds"
 DOWNLOAD_TIMEOUT = 300
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-OBJECT_META = f"{validation.DEFINITIONS_URL}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+OBJECT_META = f"{schemas.DEFINITIONS_URL}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LOCATION_TEMPLATE = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
 
@@ -182,11 +182,11 @@ def _validator(kind: str, api_version: str, kubernetes_version: str) -> Any:
     if not path.is_file():
         return None
     schema = json.loads(path.read_text(encoding="utf-8"))
-    definitions = validation.kubernetes_schema_root() / (
+    definitions = schemas.kubernetes_schema_root() / (
         f"v{kubernetes_version}.0-local-strict/_definitions.json"
     )
     registry = Registry().with_resource(
-        validation.DEFINITIONS_URL,
+        schemas.DEFINITIONS_URL,
         Resource.from_contents(json.loads(definitions.read_text(encoding="utf-8"))),
     )
     validator_class = jsonschema.validators.validator_for(schema)
@@ -201,7 +201,7 @@ def is_cert_manager(document: dict[str, Any]) -> bool:
 def problems(document: dict[str, Any], kubernetes_version: str) -> list[str] | None:
     """Schema problems of one cert-manager object (empty: valid), None: no such CRD kind.
     ``kubernetes_version`` (``1.29``, ``1.29.0``, ``v1.29``) picks the ObjectMeta schema."""
-    version = validation.normalise_kubernetes_version(kubernetes_version)
+    version = schemas.normalise_kubernetes_version(kubernetes_version)
     validator = _validator(document["kind"], document["apiVersion"], version)
     if validator is None:
         return None
@@ -216,7 +216,7 @@ def validate_cert_manager_objects(
 ) -> int:
     """Validate every cert-manager object in ``documents`` in-process (others are ignored);
     fails the test on any problem or unknown kind. Returns how many were validated."""
-    version = validation.normalise_kubernetes_version(kubernetes_version)
+    version = schemas.normalise_kubernetes_version(kubernetes_version)
     found: list[str] = []
     validated = 0
     for document in documents:

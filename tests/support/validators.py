@@ -4,7 +4,7 @@ A test that needs an absent tool skips with the reason, unless ``IGNITION_STACK_
 (set by ``.ci/run``): then it fails, so CI can never silently skip an external validator.
 
 kubeconform runs offline against the schemas bundled in kubernetes-validate (see
-``emitter.validation.kubeconform_command``); ``run_kubeconform`` fails the test unless every
+``emitter.targets.kubernetes.validation.kubeconform.kubeconform_command``); ``run_kubeconform`` fails the test unless every
 resource was validated: zero invalid, zero errors, and zero skipped except exactly the kinds a
 test allows.
 """
@@ -19,8 +19,10 @@ from typing import Any, NoReturn
 
 import pytest
 
-from emitter import validation
+from emitter import goyaml
 from emitter.diagnostics import UsageError
+from emitter.targets.compose.validation import compose_file_problems
+from emitter.targets.kubernetes.validation import kubeconform, kustomize, schemas
 
 REQUIRE_TOOLS = "IGNITION_STACK_REQUIRE_TOOLS"
 
@@ -38,7 +40,7 @@ def missing_tool(reason: str) -> NoReturn:
 
 def find_kubeconform() -> str | None:
     """kubeconform on PATH, in ``$(go env GOPATH)/bin`` or in ``~/go/bin``."""
-    return validation.find_kubeconform()
+    return kubeconform.find_kubeconform()
 
 
 def require_tool(name: str) -> str:
@@ -51,7 +53,7 @@ def require_tool(name: str) -> str:
 
 def require_kustomize() -> list[str]:
     """``[kubectl, "kustomize"]`` or ``[kustomize, "build"]``, whichever is installed."""
-    command = validation.find_kustomize()
+    command = kustomize.find_kustomize()
     if command is None:
         missing_tool("neither kubectl (kubectl kustomize) nor kustomize is installed")
     return command
@@ -61,7 +63,7 @@ def kustomize_build(directory: Path | str) -> str:
     """``kubectl kustomize DIR`` (or ``kustomize build DIR``): the built stream; fails the test
     with the tool's stderr if the build fails."""
     command = require_kustomize()
-    build = validation.kustomize_build(Path(directory), command)
+    build = kustomize.kustomize_build(Path(directory), command)
     if not build.ok:
         pytest.fail(f"`{' '.join(build.command)}` failed:\n{build.stderr}", pytrace=False)
     return build.output
@@ -69,7 +71,7 @@ def kustomize_build(directory: Path | str) -> str:
 
 def _version(kubernetes_version: str | None) -> str:
     try:
-        return validation.normalise_kubernetes_version(kubernetes_version)
+        return schemas.normalise_kubernetes_version(kubernetes_version)
     except UsageError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -80,7 +82,7 @@ def _documents(inputs: str | Sequence[Path]) -> list[Any]:
         if isinstance(inputs, str)
         else [Path(path).read_text(encoding="utf-8") for path in inputs]
     )
-    return [document for text in texts for document in validation.load_documents(text)]
+    return [document for text in texts for document in goyaml.load_v2(text)]
 
 
 def _matches(entry: str, resource: dict[str, Any]) -> bool:
@@ -124,7 +126,7 @@ def run_kubeconform(
                     pytrace=False,
                 )
     allowed = sorted(set(skip_kinds))
-    run = validation.run_kubeconform(
+    run = kubeconform.run_kubeconform(
         inputs,
         version,
         kubeconform=binary,
@@ -181,7 +183,7 @@ def validate_kubernetes_objects(
     version = _version(kubernetes_version)
     allowed = set(skip_kinds)
     documents = (
-        validation.load_documents(stream_or_documents)
+        goyaml.load_v2(stream_or_documents)
         if isinstance(stream_or_documents, str)
         else list(stream_or_documents)
     )
@@ -189,7 +191,7 @@ def validate_kubernetes_objects(
     validated = 0
     for document in documents:
         label = f"{document.get('kind')}/{(document.get('metadata') or {}).get('name')}"
-        found = validation.kubernetes_object_problems(document, version)
+        found = schemas.kubernetes_object_problems(document, version)
         if found is None:
             if document.get("kind") not in allowed:
                 problems.append(f"{label}: no bundled schema for {document.get('apiVersion')}")
@@ -203,7 +205,7 @@ def validate_kubernetes_objects(
 
 def validate_compose_file(path: Path | str) -> None:
     """Fail the test unless ``path`` is valid against the compose-spec schema that
-    check-jsonschema vendors (``emitter.validation.compose_file_problems``)."""
-    problems = validation.compose_file_problems(Path(path))
+    check-jsonschema vendors (``emitter.targets.compose.validation``)."""
+    problems = compose_file_problems(Path(path))
     if problems:
         pytest.fail(f"{path} fails the compose-spec schema:\n" + "\n".join(problems), pytrace=False)

@@ -3,8 +3,9 @@
 #   kubeconform     Kubernetes manifests against (local, offline) JSON schemas
 #   docker-compose  Docker Compose v2 itself: `docker-compose config` parses a generated
 #                   project exactly as `docker compose up` would, without a Docker engine
-#   kube-score      the static checks of Kubernetes objects that docs/security.md lists the
-#                   reasoned exceptions of (tests/support/scanners.py)
+#   kube-score,     the static checks of Kubernetes objects that docs/security.md lists the
+#   trivy           reasoned exceptions of (tests/support/scanners.py); trivy is the heaviest
+#                   build here (cold: about 3 GB of modules, 2.5 GB of build cache, 330 MB binary)
 # and cert-manager's CRDs (.tools/cert-manager/), the schemas its Certificates and Issuers are
 # validated against. All come from the Go module proxy; a second run reuses what is there.
 # Last, install-kubernetes.sh builds the Kubernetes control plane the engine tests run
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/../.."
 KUBECONFORM_VERSION=v0.7.0
 COMPOSE_VERSION=v2.29.7
 KUBE_SCORE_VERSION=v1.20.0  # keep equal to KUBE_SCORE_VERSION in tests/support/scanners.py
+TRIVY_VERSION=v0.74.0  # keep equal to TRIVY_VERSION in tests/support/scanners.py
 CERT_MANAGER_VERSION=v1.16.5  # keep equal to VERSION in tests/support/cert_manager.py
 bin="$PWD/.tools/bin"
 mkdir -p "$bin"
@@ -28,13 +30,18 @@ fi
 if [ ! -x "$bin/kube-score" ] || ! go version -m "$bin/kube-score" | grep -q "zegl/kube-score.*$KUBE_SCORE_VERSION"; then
   GOBIN="$bin" go install "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
 fi
+# trivy imports encoding/json/v2, which Go 1.25 and 1.26 build only with GOEXPERIMENT=jsonv2 (as
+# trivy's own release builds do); its checks are built into the binary, so it runs offline.
+if [ ! -x "$bin/trivy" ] || ! go version -m "$bin/trivy" | grep -q "aquasecurity/trivy.*$TRIVY_VERSION"; then
+  GOEXPERIMENT=jsonv2 GOBIN="$bin" go install "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION"
+fi
 crds="$PWD/.tools/cert-manager/$CERT_MANAGER_VERSION/crds"
 if [ ! -d "$crds" ]; then
   module=$(cd "$(mktemp -d)" && go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   mkdir -p "$crds.partial" && cp "$module"/deploy/crds/crd-*.yaml "$crds.partial/" && mv "$crds.partial" "$crds"
 fi
-echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION"
+echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION, trivy $TRIVY_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION"
 # The real engines of the engine tests: a Kubernetes control plane (built from the Go module
 # proxy), and the Docker engine with the cached Debian base image of the Compose tests (root only).
 tests/tools/install-kubernetes.sh  # from the repository root, where the cd above left us

@@ -1,18 +1,22 @@
 """Targets: each lowers the IR into files, as a pure function (no I/O, no clock, no randomness).
 
-A target module exposes ``NAME`` and ``emit(stack, options) -> Emission``. They are imported
-only when used, so ``--version`` and ``--help`` stay instant.
+A target module exposes ``NAME`` and ``emit(stack, options) -> Emission``, and its
+``validation`` module ``validator(options)`` for ``ignition-stack validate``. They are imported
+only when used, so ``--version`` and ``--help`` stay instant, and ``validate`` loads no emitter.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from emitter.diagnostics import Diagnostic, UsageError
-from emitter.ir import Stack
-from emitter.spec import KubernetesSpec
+
+if TYPE_CHECKING:  # pydantic models: ``validate`` imports this module and needs neither
+    from emitter.ir import Stack
+    from emitter.spec import KubernetesSpec
+    from emitter.validation import TargetValidator, ValidateOptions
 
 TARGET_NAMES = ("compose", "kubernetes")
 ALIASES = {"k8s": "kubernetes", "all": "all"}
@@ -22,7 +26,13 @@ ALIASES = {"k8s": "kubernetes", "all": "all"}
 class TargetOptions:
     """Target-specific settings from the stack file."""
 
-    kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
+    kubernetes: KubernetesSpec = field(default_factory=lambda: _kubernetes_spec())
+
+
+def _kubernetes_spec() -> KubernetesSpec:
+    from emitter.spec import KubernetesSpec
+
+    return KubernetesSpec()
 
 
 @dataclass(frozen=True)
@@ -64,3 +74,20 @@ def drift_notes(name: str, path: str, before: str | None, after: str | None) -> 
         return []
     notes: list[str] = module.drift_notes(path, before, after)
     return notes
+
+
+# Each target's part of ``validate``, in the order they claim a file by its content (Compose's
+# claim is the narrower one).
+VALIDATORS = {
+    "compose": "emitter.targets.compose.validation",
+    "kubernetes": "emitter.targets.kubernetes.validation",
+}
+
+
+def validators(options: ValidateOptions) -> list[TargetValidator]:
+    """Every target's validator for one ``validate`` run (a bad flag is a usage error here)."""
+    made = []
+    for module_name in VALIDATORS.values():
+        module = importlib.import_module(module_name)
+        made.append(cast("TargetValidator", module.validator(options)))
+    return made

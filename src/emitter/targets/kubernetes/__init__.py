@@ -1,8 +1,15 @@
 """Kubernetes target: a kustomize base of StatefulSets whose init containers seed each
-gateway's data volume, with the master and backup of a pair as two StatefulSets."""
+gateway's data volume, with the master and backup of a pair as two StatefulSets.
+
+``NAME`` and ``emit`` load the emitter (and the Kubernetes client's models) on first use, so
+``validate``, which imports only ``emitter.targets.kubernetes.validation``, never pays for them.
+"""
 
 import importlib.util
 import sys
+from typing import Any
+
+__all__ = ["NAME", "emit"]
 
 from emitter.extras import require
 
@@ -27,8 +34,13 @@ def _import_models_without_the_client() -> None:
     sys.modules["kubernetes"] = importlib.util.module_from_spec(spec)
 
 
+# Before any module of this package imports the models (cheap: nothing is executed).
 _import_models_without_the_client()
 
-from emitter.targets.kubernetes.manifest import NAME, emit  # noqa: E402 - after the import hook above
 
-__all__ = ["NAME", "emit"]
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from emitter.targets.kubernetes import manifest
+
+    return getattr(manifest, name)
