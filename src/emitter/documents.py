@@ -13,6 +13,24 @@ from emitter.vocabulary import NodeRole, TransportName
 MAX_DRAWN_REPLICAS = 4
 
 
+# Moving a pair to SSL without the stack CA, in Ignition 8.3's terms (IA manual 8.3, "Gateway
+# Network Certificates and SSL": an untrusted peer certificate lands in the client PKI's
+# rejected/ folder and is trusted by moving it to trusted/certs/; incoming certificates are
+# approved on Network > Gateway Network > Connections > Incoming Connections). The manual shows
+# the folders under data/gateway-network/; 8.3 images keep them under
+# data/config/local/ignition/gateway-network/, where the official Helm chart puts them too.
+# 8.1's "Config > Networking" menu no longer exists (tests/test_documents_wording.py).
+MANUAL_SSL_TRUST = (
+    "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
+    "fails with `certificate_unknown` until it trusts the master's Gateway Network certificate. "
+    "Ignition 8.3 has put that certificate in the backup's "
+    "`data/config/local/ignition/gateway-network/client/security/pki/rejected/` folder: move it to "
+    "`.../client/security/pki/trusted/certs/` there (the gateway picks it up at the next reconnect). "
+    "With two-way authentication, also approve the backup's certificate on the master under "
+    "**Network → Gateway Network → Connections → Incoming Connections**.",
+)
+
+
 def topology_mermaid(stack: Stack) -> str:
     """A Mermaid flowchart of the gateways and their Gateway Network links."""
     boxes: dict[str, str] = {}
@@ -147,6 +165,9 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
                 where = f"`kubectl -n {dev} port-forward svc/{master.name} 8088:8088`, then http://localhost:8088"
             port = master.http_port if compose else 8088
             backup_port = f" (port {backup.http_port})" if compose else ""
+            # 8.3 menu: "select Platform > System > Redundancy" (IA manual 8.3, "Ignition
+            # Redundancy"; 8.1 had Status > Redundancy and Config > System > Redundancy). The page's
+            # fields were read on 8.3.6; /system/gwinfo is what the official 8.3 chart's checks parse.
             out += [
                 f"1. Within about a minute of both nodes reaching RUNNING, open the master's gateway ({where}).",
                 "2. Go to **Platform → System → Redundancy** (Ignition 8.3). You should see **PEER CONNECTED: Yes** and "
@@ -208,10 +229,7 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             "then gives every gateway a certificate signed by one stack CA and pre-trusts that CA, so the "
             "pair still forms with no clicks.",
             "",
-            "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
-            "fails with `certificate_unknown` until you approve the master's Gateway Network server "
-            "certificate: on the backup, **Config → Network → Gateway Network → Connections → Outgoing → "
-            "Remote Certificates → Approve**, then let the connection reconnect.",
+            *MANUAL_SSL_TRUST,
         ]
     out += ["", "See `docs/security.md` in the ignition-stack repository for the threat model.", ""]
     return "\n".join(out)
