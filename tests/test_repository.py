@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from .conftest import Result
 
 ROOT = Path(__file__).parent.parent
 
@@ -26,6 +32,31 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     assert (
         "pip install -e '.[test]'" in test and "tests/tools/install.sh" in test and "pytest" in test
     )
+
+
+def test_what_the_readme_install_command_creates_is_git_ignored(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Run inside a clone, the README's first command leaves nothing `git status` shows."""
+    install, _ = readme_commands()
+    create = shlex.split(install.partition("&&")[2])
+    assert create[:2] == ["ignition-stack", "create"], install
+    result = cli(*create[1:], "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    check = subprocess.run(
+        [git, "check-ignore", "--no-index", "--verbose", "--non-matching", "--stdin"],
+        cwd=ROOT,
+        input="\n".join(written),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    shown = [line.split("\t")[1] for line in check.stdout.splitlines() if line.startswith("::")]
+    assert not shown, f"git status would show {shown}: ignore them in .gitignore"
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
