@@ -48,7 +48,7 @@ def check_block(block: list[walkthrough.Command], cwd: Path) -> str:
     objects = built(cwd / overlays[0])
     namespaces = {item["metadata"]["namespace"] for item in objects if item["kind"] != "Namespace"}
     assert len(namespaces) == 1, f"{overlays[0]} spreads over {sorted(namespaces)}"
-    namespace = namespaces.pop()
+    namespace: str = namespaces.pop()
     created = [item["metadata"]["name"] for item in objects if item["kind"] == "Namespace"]
     assert created == [namespace], f"{overlays[0]} creates {created}, deploys into {namespace}"
     for command in block:
