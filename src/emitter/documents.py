@@ -27,7 +27,7 @@ MANUAL_SSL_TRUST = (
     "`data/config/local/ignition/gateway-network/client/security/pki/rejected/` folder: move it to "
     "`.../client/security/pki/trusted/certs/` there (the gateway picks it up at the next reconnect). "
     "With two-way authentication, also approve the backup's certificate on the master under "
-    "**Network → Gateway Network → Connections → Incoming Connections**.",
+    "**Network → Gateway Network → Connections → Incoming Connections**."
 )
 
 
@@ -229,7 +229,7 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             "then gives every gateway a certificate signed by one stack CA and pre-trusts that CA, so the "
             "pair still forms with no clicks.",
             "",
-            *MANUAL_SSL_TRUST,
+            MANUAL_SSL_TRUST,
         ]
     out += ["", "See `docs/security.md` in the ignition-stack repository for the threat model.", ""]
     return "\n".join(out)
@@ -294,7 +294,10 @@ def _kubernetes(stack: Stack, ssl: bool) -> list[str]:
         "The manifests in `targets/kubernetes/` are a kustomize base. Each overlay in "
         "`overlays/kubernetes/<env>/` deploys it into a namespace of its own, which the overlay "
         "creates (its `namespace.yaml`, with Pod Security `restricted` enforced), and changes only "
-        "what differs in that environment; replica counts come from `stack.yaml`.",
+        "what differs in that environment: production keeps every replica count and resource of "
+        "`stack.yaml`; dev runs smaller gateways"
+        + (", one replica per replicated tier" if any(t.replicated for t in stack.tiers) else "")
+        + ".",
         "",
         "| overlay | namespace |",
         "|---|---|",
