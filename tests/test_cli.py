@@ -54,7 +54,7 @@ def test_create_redundant_scale_out(cli: Cli, tmp_path: Path) -> None:
         "2-hour trial",
         "demo only",
         "8060",
-        "Remote Certificates → Approve",
+        "Network → Gateway Network → Connections → Incoming Connections",
         "backup-only license",
     ):
         assert phrase in post_setup

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import Result
 
@@ -29,6 +33,31 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
     assert (
         "pip install -e '.[test]'" in test and "tests/tools/install.sh" in test and "pytest" in test
     )
+
+
+def test_what_the_readme_install_command_creates_is_git_ignored(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """Run inside a clone, the README's first command leaves nothing `git status` shows."""
+    install, _ = readme_commands()
+    create = shlex.split(install.partition("&&")[2])
+    assert create[:2] == ["ignition-stack", "create"], install
+    result = cli(*create[1:], "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    written = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    check = subprocess.run(
+        [git, "check-ignore", "--no-index", "--verbose", "--non-matching", "--stdin"],
+        cwd=ROOT,
+        input="\n".join(written),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    shown = [line.split("\t")[1] for line in check.stdout.splitlines() if line.startswith("::")]
+    assert not shown, f"git status would show {shown}: ignore them in .gitignore"
 
 
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
@@ -70,7 +99,9 @@ def test_every_overlay_builds_and_validates(overlay: str) -> None:
 
     built = kustomize_build(ROOT / "overlays" / "kubernetes" / overlay)
     summary = run_kubeconform(built, extra_schema_locations=[cert_manager.schema_location()])
-    assert summary["valid"] == len(list((ROOT / "targets" / "kubernetes").glob("*_*.yaml")))
+    # Every object of the base, and the Namespace the overlay creates.
+    base = len(list((ROOT / "targets" / "kubernetes").glob("*_*.yaml")))
+    assert summary["valid"] == base + 1
 
 
 @pytest.mark.external
@@ -105,3 +136,55 @@ def test_every_compose_override_merges(override: str) -> None:
     services = json.loads(result.stdout)["services"]
     published = [port for service in services.values() for port in service.get("ports", [])]
     assert published and all(port["host_ip"] == "127.0.0.1" for port in published)
+
+
+# The modules tests/tools/ builds, by the variable that pins each one's version.
+GO_MODULES = {
+    "KUBECONFORM_VERSION": "github.com/yannh/kubeconform",
+    "COMPOSE_VERSION": "github.com/docker/compose/v2",
+    "KUBE_SCORE_VERSION": "github.com/zegl/kube-score",
+    "CERT_MANAGER_VERSION": "github.com/cert-manager/cert-manager",
+    "KUBERNETES_VERSION": "k8s.io/kubernetes",
+    "KWOK_VERSION": "sigs.k8s.io/kwok",
+}
+
+
+def _go_version(text: str) -> tuple[int, ...]:
+    found = re.search(r"^go (\d+)\.(\d+)", text, re.MULTILINE)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+@pytest.mark.external
+def test_the_readme_names_the_go_version_the_install_scripts_need() -> None:
+    """Go refuses a module whose go.mod asks for a newer Go: the README's minimum must cover
+    the `go` line of every module tests/tools/ builds (read from the module cache they filled)."""
+    from .support.validators import missing_tool, require_tool
+
+    go = require_tool("go")
+    cache = subprocess.run(
+        [go, "env", "GOMODCACHE"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    scripts = "".join(path.read_text() for path in (ROOT / "tests" / "tools").glob("install*.sh"))
+    needed: dict[str, tuple[int, ...]] = {}
+    for variable, module in GO_MODULES.items():
+        version = re.search(rf"^{variable}=(\S+)", scripts, re.MULTILINE)
+        assert version, f"{variable} is not set in tests/tools/"
+        mod = Path(cache) / "cache" / "download" / module / "@v" / f"{version.group(1)}.mod"
+        if not mod.is_file():
+            missing_tool(f"{mod} is absent: run tests/tools/install.sh")
+        needed[f"{module}@{version.group(1)}"] = _go_version(mod.read_text())
+    stated = re.search(r"Go (\d+)\.(\d+) or later", (ROOT / "README.md").read_text())
+    assert stated, "the README does not say which Go tests/tools/install.sh needs"
+    minimum = (int(stated.group(1)), int(stated.group(2)))
+    newest = max(needed.values())
+    assert minimum == newest, f"the README says Go {minimum}; the modules need {needed}"
+
+
+def test_the_readme_names_the_compose_version_include_needs(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """A created project's compose.yaml uses `include:`, which Docker Compose has since 2.20."""
+    assert cli("create", "demo", "--arch", "basic", "-o", str(tmp_path)).exit_code == 0
+    entrypoint = yaml.safe_load((tmp_path / "demo" / "compose.yaml").read_text())
+    assert "include" in entrypoint
+    assert "Docker Compose 2.20 or later" in (ROOT / "README.md").read_text()

@@ -40,8 +40,14 @@ def test_every_scaffolded_overlay_builds_and_validates(cli: Cli, tmp_path: Path,
         built = kustomize_build(overlays / environment)
         documents = [d for d in yaml.safe_load_all(built) if d]
         run_kubeconform(built, extra_schema_locations=[cert_manager.schema_location()])
-        namespaces = {d["metadata"]["namespace"] for d in documents}
-        assert namespaces == {"plant" if environment == "production" else "plant-dev"}
+        expected = "plant" if environment == "production" else "plant-dev"
+        # The overlay creates the namespace it deploys into, under Pod Security "restricted".
+        namespace_objects = [d for d in documents if d["kind"] == "Namespace"]
+        assert [d["metadata"]["name"] for d in namespace_objects] == [expected]
+        labels = namespace_objects[0]["metadata"]["labels"]
+        assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+        namespaced = [d for d in documents if d["kind"] != "Namespace"]
+        assert {d["metadata"]["namespace"] for d in namespaced} == {expected}
         for document in documents:
             assert document["metadata"]["labels"]["environment"] == environment
             if document["kind"] == "StatefulSet":
@@ -162,3 +168,43 @@ def test_emit_never_touches_overlays_or_user_files(cli: Cli, tmp_path: Path) -> 
     assert overlay.read_text().endswith("# my change\n")
     assert (project / "targets" / "kubernetes" / "NOTES.md").read_text() == "mine\n"
     assert "spoke-2" not in (project / "targets" / "compose" / "compose.yaml").read_text()
+
+
+def _replicas(overlay: Path) -> dict[str, int]:
+    built = [d for d in yaml.safe_load_all(kustomize_build(overlay)) if d]
+    return {
+        d["metadata"]["name"]: d["spec"]["replicas"] for d in built if d["kind"] == "StatefulSet"
+    }
+
+
+@pytest.mark.external
+def test_production_replicas_follow_stack_yaml_through_the_base(cli: Cli, tmp_path: Path) -> None:
+    """The production overlay pins no replica count: `spokes:` in stack.yaml and `emit` resize
+    production. Dev keeps its one replica per tier, a deliberate per-environment difference."""
+    created = cli(
+        "create",
+        "plant",
+        "--arch",
+        "hub-and-spoke",
+        "--redundant",
+        "hub",
+        "--spokes",
+        "5",
+        "--target",
+        "k8s",
+        "-o",
+        str(tmp_path),
+    )
+    assert created.exit_code == 0, created.stderr
+    project = tmp_path / "plant"
+    overlays = project / "overlays" / "kubernetes"
+    assert _replicas(overlays / "production") == {"hub": 2, "spoke": 5}
+    assert _replicas(overlays / "dev") == {"hub": 2, "spoke": 1}
+    stack = project / "stack.yaml"
+    stack.write_text(
+        stack.read_text().replace("spokes: 5", "spokes: 2").split("\ngateways:")[0] + "\n"
+    )
+    emitted = cli("emit", str(stack), "--target", "kubernetes")
+    assert emitted.exit_code == 0, emitted.stderr
+    assert _replicas(overlays / "production") == {"hub": 2, "spoke": 2}
+    assert _replicas(overlays / "dev") == {"hub": 2, "spoke": 1}

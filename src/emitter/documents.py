@@ -6,10 +6,29 @@ Plain Python rather than a template engine: it is one document, and `create` mus
 from __future__ import annotations
 
 from emitter.ir import Gateway, Stack
+from emitter.names import ENVIRONMENTS, PRODUCTION, overlay_namespace
 from emitter.vocabulary import NodeRole, TransportName
 
 # A replicated tier this large is drawn as one box; a diagram of 1000 spokes helps nobody.
 MAX_DRAWN_REPLICAS = 4
+
+
+# Moving a pair to SSL without the stack CA, in Ignition 8.3's terms (IA manual 8.3, "Gateway
+# Network Certificates and SSL": an untrusted peer certificate lands in the client PKI's
+# rejected/ folder and is trusted by moving it to trusted/certs/; incoming certificates are
+# approved on Network > Gateway Network > Connections > Incoming Connections). The manual shows
+# the folders under data/gateway-network/; 8.3 images keep them under
+# data/config/local/ignition/gateway-network/, where the official Helm chart puts them too.
+# 8.1's "Config > Networking" menu no longer exists (tests/test_documents_wording.py).
+MANUAL_SSL_TRUST = (
+    "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
+    "fails with `certificate_unknown` until it trusts the master's Gateway Network certificate. "
+    "Ignition 8.3 has put that certificate in the backup's "
+    "`data/config/local/ignition/gateway-network/client/security/pki/rejected/` folder: move it to "
+    "`.../client/security/pki/trusted/certs/` there (the gateway picks it up at the next reconnect). "
+    "With two-way authentication, also approve the backup's certificate on the master under "
+    "**Network → Gateway Network → Connections → Incoming Connections**."
+)
 
 
 def topology_mermaid(stack: Stack) -> str:
@@ -122,52 +141,7 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
         if pairs:
             out += _compose_upgrade(stack, ssl)
     if kubernetes:
-        out += [
-            "",
-            "## Kubernetes",
-            "",
-            "The manifests in `targets/kubernetes/` are a kustomize base; `overlays/kubernetes/<env>/` "
-            "layer environment settings on top.",
-            "",
-            "```sh",
-            f"kubectl create namespace {stack.name}",
-            f"kubectl -n {stack.name} create secret generic {stack.admin_password_secret} "
-            "--from-literal=password='<choose one>'",
-        ]
-        if ssl:
-            out.append(
-                f"kubectl -n {stack.name} create secret generic {stack.keystore_password_secret} "
-                "--from-literal=password='<choose one>'"
-            )
-        out += [
-            "kubectl apply -k overlays/kubernetes/dev        # or point Argo CD / Flux at an overlay",
-            f"kubectl -n {stack.name} get pods -w         # each gateway pod turns Ready once RUNNING"
-            + ("; a backup only once paired" if pairs else ""),
-            "```",
-            "",
-            "The Secrets are the only things you create by hand: no manifest carries a password. "
-            "Each pod's init container seeds its data volume from the image"
-            + (" and re-asserts the node's `redundancy.xml` on every start" if pairs else "")
-            + ".",
-        ]
-        if pairs:
-            out += _kubernetes_pairs(stack)
-        if ssl:
-            out += [
-                "",
-                "`transport: ssl` needs two controllers in the cluster:",
-                "",
-                "- **cert-manager** (1.14 or newer) creates the stack CA and one certificate per "
-                "StatefulSet (a pair shares one), and renews them before they expire; the init "
-                "containers install them.",
-                "- **Reloader** (github.com/stakater/Reloader) restarts a StatefulSet's pods when "
-                "cert-manager renews its certificate: a gateway reads its Gateway Network certificate "
-                "only when it starts. The restart is a rolling update, so a pair is rolled backup "
-                "first, like an upgrade. Without Reloader, nothing restarts the pods and the old "
-                "certificate expires in place (the pair breaks when it does): restart them yourself "
-                "after each renewal with `kubectl -n "
-                f"{stack.name} rollout restart statefulset` (see docs/security.md).",
-            ]
+        out += _kubernetes(stack, ssl)
     if pairs:
         out += ["", "## Verify the redundant pair", ""]
         for master, backup in pairs:
@@ -178,18 +152,22 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
                 f"`{master.name}` on port {backup.redundancy.port}{link}."
             )
         out += ["This is a check, not a procedure: there is nothing to click.", ""]
+        dev = overlay_namespace(stack.name, ENVIRONMENTS[0])
         for master, backup in pairs:
             if compose:
                 where = f"http://localhost:{master.http_port} with Compose"
                 if kubernetes:
                     where += (
-                        f"; `kubectl -n {stack.name} port-forward svc/{master.name} 8088:8088` then "
+                        f"; `kubectl -n {dev} port-forward svc/{master.name} 8088:8088` then "
                         "http://localhost:8088 on Kubernetes"
                     )
             else:
-                where = f"`kubectl -n {stack.name} port-forward svc/{master.name} 8088:8088`, then http://localhost:8088"
+                where = f"`kubectl -n {dev} port-forward svc/{master.name} 8088:8088`, then http://localhost:8088"
             port = master.http_port if compose else 8088
             backup_port = f" (port {backup.http_port})" if compose else ""
+            # 8.3 menu: "select Platform > System > Redundancy" (IA manual 8.3, "Ignition
+            # Redundancy"; 8.1 had Status > Redundancy and Config > System > Redundancy). The page's
+            # fields were read on 8.3.6; /system/gwinfo is what the official 8.3 chart's checks parse.
             out += [
                 f"1. Within about a minute of both nodes reaching RUNNING, open the master's gateway ({where}).",
                 "2. Go to **Platform → System → Redundancy** (Ignition 8.3). You should see **PEER CONNECTED: Yes** and "
@@ -251,10 +229,7 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             "then gives every gateway a certificate signed by one stack CA and pre-trusts that CA, so the "
             "pair still forms with no clicks.",
             "",
-            "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
-            "fails with `certificate_unknown` until you approve the master's Gateway Network server "
-            "certificate: on the backup, **Config → Network → Gateway Network → Connections → Outgoing → "
-            "Remote Certificates → Approve**, then let the connection reconnect.",
+            MANUAL_SSL_TRUST,
         ]
     out += ["", "See `docs/security.md` in the ignition-stack repository for the threat model.", ""]
     return "\n".join(out)
@@ -308,6 +283,98 @@ def _compose_upgrade(stack: Stack, ssl: bool) -> list[str]:
     return out
 
 
+def _kubernetes(stack: Stack, ssl: bool) -> list[str]:
+    """The Kubernetes section: each overlay's namespace, and the commands that deploy into it
+    in the order that works (the namespace, the Secrets in it, then everything else)."""
+    dev = overlay_namespace(stack.name, ENVIRONMENTS[0])
+    out = [
+        "",
+        "## Kubernetes",
+        "",
+        "The manifests in `targets/kubernetes/` are a kustomize base. Each overlay in "
+        "`overlays/kubernetes/<env>/` deploys it into a namespace of its own, which the overlay "
+        "creates (its `namespace.yaml`, with Pod Security `restricted` enforced), and changes only "
+        "what differs in that environment: production keeps every replica count and resource of "
+        "`stack.yaml`; dev runs smaller gateways"
+        + (", one replica per replicated tier" if any(t.replicated for t in stack.tiers) else "")
+        + ".",
+        "",
+        "| overlay | namespace |",
+        "|---|---|",
+        *(
+            f"| `overlays/kubernetes/{environment}` | `{overlay_namespace(stack.name, environment)}` |"
+            for environment in ENVIRONMENTS
+        ),
+        "",
+        "From the project directory: the namespace first, then the Secrets in it (no manifest "
+        "carries a password: the gateways' admin password"
+        + (", and the password cert-manager protects each gateway's keystore with" if ssl else "")
+        + "), then the overlay"
+        + (", once cert-manager and Reloader run in the cluster (below)" if ssl else "")
+        + ".",
+    ]
+    for environment in ENVIRONMENTS:
+        namespace = overlay_namespace(stack.name, environment)
+        if environment != ENVIRONMENTS[0]:
+            out += ["", f"{environment.capitalize()}, in namespace `{namespace}`:"]
+        out += ["", "```sh", *_deploy_commands(stack, environment, ssl), "```"]
+    out += [
+        "",
+        f"The commands below use the dev namespace, `{dev}`; in production it is "
+        f"`{overlay_namespace(stack.name, PRODUCTION)}`. "
+        "Each pod's init container seeds its data volume from the image"
+        + (" and re-asserts the node's `redundancy.xml` on every start" if stack.pairs else "")
+        + ".",
+    ]
+    if stack.pairs:
+        out += _kubernetes_pairs(stack)
+    if ssl:
+        out += [
+            "",
+            "`transport: ssl` needs two controllers in the cluster:",
+            "",
+            "- **cert-manager** (1.14 or newer) creates the stack CA and one certificate per "
+            "StatefulSet (a pair shares one), and renews them before they expire; the init "
+            "containers install them.",
+            "- **Reloader** (github.com/stakater/Reloader) restarts a StatefulSet's pods when "
+            "cert-manager renews its certificate: a gateway reads its Gateway Network certificate "
+            "only when it starts. The restart is a rolling update, so a pair is rolled backup "
+            "first, like an upgrade. Without Reloader, nothing restarts the pods and the old "
+            "certificate expires in place (the pair breaks when it does): restart them yourself "
+            f"after each renewal with `kubectl -n {dev} rollout restart statefulset` "
+            "(see docs/security.md).",
+        ]
+    return out
+
+
+def _deploy_commands(stack: Stack, environment: str, ssl: bool) -> list[str]:
+    """Deploy one overlay, run from the project directory (a test runs them verbatim)."""
+    namespace = overlay_namespace(stack.name, environment)
+    overlay = f"overlays/kubernetes/{environment}"
+    secrets = [stack.admin_password_secret] + ([stack.keystore_password_secret] if ssl else [])
+    ready = "each gateway pod turns Ready once RUNNING" + (
+        "; a backup only once paired" if stack.pairs else ""
+    )
+    commands: list[tuple[str, str]] = [
+        (f"kubectl apply -f {overlay}/namespace.yaml", f"namespace {namespace}"),
+        *(
+            (
+                f"kubectl -n {namespace} create secret generic {secret} "
+                "--from-literal=password='<choose one>'",
+                "",
+            )
+            for secret in secrets
+        ),
+        (f"kubectl apply -k {overlay}", "or point Argo CD / Flux at the overlay"),
+        (f"kubectl -n {namespace} get pods -w", ready),
+    ]
+    width = max(len(command) for command, comment in commands if comment)
+    return [
+        f"{command.ljust(width)}  # {comment}" if comment else command
+        for command, comment in commands
+    ]
+
+
 def _kubernetes_pairs(stack: Stack) -> list[str]:
     """How a pair runs on Kubernetes, and how to read its health."""
     out = [
@@ -331,6 +398,7 @@ def _kubernetes_pairs(stack: Stack) -> list[str]:
     out += [
         "",
         "To see what a node reports: "
-        f"`kubectl -n {stack.name} exec {master.name}-1 -- curl -s http://localhost:8088/system/gwinfo`.",
+        f"`kubectl -n {overlay_namespace(stack.name, ENVIRONMENTS[0])} exec {master.name}-1 -- "
+        "curl -s http://localhost:8088/system/gwinfo`.",
     ]
     return out

@@ -24,3 +24,14 @@ RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, CERTIFICATES_VOLUME})
 GATEWAY_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 # DNS-1123 label: namespaces, volumes, networks.
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+# The environments `create` scaffolds a kustomize overlay for, and the namespace each deploys
+# into. POST-SETUP.md's commands use the same function, so they name the namespace the overlay
+# really sets (and creates).
+ENVIRONMENTS = ("dev", "production")
+PRODUCTION = "production"
+
+
+def overlay_namespace(stack: str, environment: str) -> str:
+    """``<stack>`` for production (the base's own namespace), ``<stack>-<environment>`` else."""
+    return stack if environment == PRODUCTION else f"{stack}-{environment}"
