@@ -12,7 +12,7 @@ from typing import Protocol, cast
 
 from emitter.diagnostics import Diagnostic, UsageError
 from emitter.ir import Stack
-from emitter.spec import KubernetesSpec
+from emitter.spec import ComposeSpec, KubernetesSpec
 
 TARGET_NAMES = ("compose", "kubernetes")
 ALIASES = {"k8s": "kubernetes", "all": "all"}
@@ -23,6 +23,7 @@ class TargetOptions:
     """Target-specific settings from the stack file."""
 
     kubernetes: KubernetesSpec = field(default_factory=KubernetesSpec)
+    compose: ComposeSpec = field(default_factory=ComposeSpec)
 
 
 @dataclass(frozen=True)
