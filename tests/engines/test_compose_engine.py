@@ -32,7 +32,7 @@ pytestmark = pytest.mark.docker_engine
 DATA = "/usr/local/bin/ignition/data"
 KEYSTORE = "config/local/ignition/gateway-network/keystore/metro-keystore.pfx"
 # Long enough for the stand-in's scaled startup and joinwaittime plus two health-check
-# intervals (the generated healthcheck runs every 5 s).
+# intervals (the generated healthcheck runs every 10 s).
 SETTLE_SECONDS = 25
 
 

@@ -287,13 +287,9 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         },
         "healthcheck": {
             "test": ["CMD", *image.health_command()],
-            # Docker probes first one interval after the start (start_interval, which would
-            # probe faster while starting, needs Docker Engine 25; Compose refuses it on older
-            # engines), so the interval bounds how soon `up --wait` returns: 5 s, and 12 retries
-            # keep a minute of failures before "unhealthy".
-            "interval": "5s",
+            "interval": "10s",
             "timeout": "5s",
-            "retries": 12,
+            "retries": 6,
             # First boot (commissioning, module start) takes minutes; failures before then don't count.
             "start_period": "5m",
         },
