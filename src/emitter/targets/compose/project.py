@@ -287,6 +287,9 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         },
         "healthcheck": {
             "test": ["CMD", *image.health_command()],
+            # Docker probes first one interval after the start, so this also bounds how soon
+            # `up --wait` returns; shorter costs more than it gains at scale (one `docker exec`
+            # per probe: at 5 s, 100 gateways saturate 2 CPUs; benchmarks/README.md).
             "interval": "10s",
             "timeout": "5s",
             "retries": 6,
