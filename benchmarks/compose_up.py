@@ -305,6 +305,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"compose_up: no Docker engine: {exc}", file=sys.stderr)
         return 2
     results: list[Result] = []
+
+    def write() -> None:  # after every case, so that an interrupted run keeps what it measured
+        document = {
+            "schema": 1,
+            "generated_at": started.isoformat(timespec="seconds"),
+            "label": args.label,
+            "command": ["benchmarks/compose_up.py", *(argv if argv is not None else sys.argv[1:])],
+            "settings": {
+                "sizes": list(args.sizes),
+                "transports": list(args.transports),
+                "repeat": args.repeat,
+                "stand_in_time_scale": args.time_scale,
+            },
+            "machine": {**machine, "load_average_end": [round(x, 2) for x in os.getloadavg()]},
+            "tool": {"argv": tool, "version": version_of(tool, engine.env)},
+            "results": [asdict(result) for result in results],
+        }
+        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
     try:
         with tempfile.TemporaryDirectory(prefix="compose-up-") as workdir:
             for size in args.sizes:
@@ -325,24 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                             )
                         )
                     results.append(median_result(runs))
+                    print(table(results[-1:]).splitlines()[-1], file=sys.stderr)
+                    write()
     finally:
         engine.close()
-    document = {
-        "schema": 1,
-        "generated_at": started.isoformat(timespec="seconds"),
-        "label": args.label,
-        "command": ["benchmarks/compose_up.py", *(argv if argv is not None else sys.argv[1:])],
-        "settings": {
-            "sizes": list(args.sizes),
-            "transports": list(args.transports),
-            "repeat": args.repeat,
-            "stand_in_time_scale": args.time_scale,
-        },
-        "machine": {**machine, "load_average_end": [round(x, 2) for x in os.getloadavg()]},
-        "tool": {"argv": tool, "version": version_of(tool, engine.env)},
-        "results": [asdict(result) for result in results],
-    }
-    args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(table(results))
     print()
     print(goal_line(results))
