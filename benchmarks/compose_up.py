@@ -144,12 +144,16 @@ def measure(
             return result
         start_wall = time.time()
         start = time.perf_counter()
-        up = run(
-            [compose, "up", "--wait", "--wait-timeout", str(int(timeout))],
-            env,
-            project,
-            timeout + 60,
-        )
+        try:
+            up = run(
+                [compose, "up", "--wait", "--wait-timeout", str(int(timeout))],
+                env,
+                project,
+                timeout + 60,
+            )
+        except subprocess.TimeoutExpired:
+            result.status, result.reason = "failed", f"not healthy within {timeout + 60:.0f} s"
+            return result
         elapsed = time.perf_counter() - start
         if up.returncode != 0:
             result.status, result.reason = "failed", f"up --wait: {up.stderr.strip()[-500:]}"
