@@ -213,3 +213,62 @@ def test_a_broken_required_row_fails_the_run(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert rows_by_id(document)["create-basic-compose"]["this"]["status"] == "unavailable"
     assert "could not run required rows" in done.stderr
+
+
+# --- benchmarks/compose_up.py: the parts that need no Docker engine ---------------------------
+# (tests/engines/test_compose_engine.py runs its `measure` against the real engine)
+
+
+def load_compose_up() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "compose_up", ROOT / "benchmarks" / "compose_up.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve their annotations there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_compose_up_breakdown_reads_the_engine_timestamps() -> None:
+    compose_up = load_compose_up()
+    start = compose_up.docker_time("2026-12-02T11:00:00.000000000Z")
+    assert compose_up.docker_time("0001-01-01T00:00:00Z") is None
+    assert compose_up.docker_time("2026-12-02T11:00:01.250000000Z") - start == pytest.approx(1.25)
+
+    def container(component: str, started: str, finished: str) -> dict[str, Any]:
+        return {
+            "Config": {"Labels": {"io.ignition-stack.component": component}},
+            "State": {"StartedAt": f"2026-12-02T11:00:{started}Z", "FinishedAt": finished},
+        }
+
+    zero = "0001-01-01T00:00:00Z"
+    containers = [
+        container("pki", "00.500", "2026-12-02T11:00:02.5Z"),
+        container("bootstrap", "03.000", "2026-12-02T11:00:03.75Z"),
+        container("bootstrap", "03.100", "2026-12-02T11:00:03.5Z"),
+        container("gateway", "04.000", zero),
+        container("gateway", "04.400", zero),
+    ]
+    found = compose_up.breakdown(containers, start)
+    assert found == {
+        "pki_s": pytest.approx(2.0),
+        "one_shots_done_s": pytest.approx(3.75),
+        "gateways_started_s": pytest.approx(4.4),
+    }
+    # Plain stacks have no PKI; the table says so instead of inventing a number.
+    plain = compose_up.Result("4-plain", 4, "plain", "ok", up_to_healthy_s=12.3)
+    text = compose_up.table([plain])
+    assert "| 4 | plain | 12.3 | — |" in text
+    assert "not measured" in compose_up.goal_line([plain])
+    ssl = compose_up.Result("20-ssl", 20, "ssl", "ok", up_to_healthy_s=9.5)
+    assert compose_up.goal_line([ssl]).endswith("9.5 s, met.")
+
+
+def test_compose_up_refuses_sizes_without_spokes() -> None:
+    compose_up = load_compose_up()
+    with pytest.raises(SystemExit):
+        compose_up.parse_args(["--sizes", "2"])
+    assert compose_up.parse_args(["--quick"]).sizes == (4,)

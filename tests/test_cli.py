@@ -106,7 +106,9 @@ def test_admin_password_stays_out_of_git_and_out_of_every_file(cli: Cli, tmp_pat
         == "/run/secrets/gateway-admin-password"
     )
     assert "GATEWAY_ADMIN_PASSWORD" not in gateway["environment"]
-    assert gateway["secrets"] == ["gateway-admin-password"]
+    # The bootstrap, as root, copies the host file to a volume readable by uid 2003 only.
+    assert compose["services"]["gateway-bootstrap"]["secrets"] == ["gateway-admin-password"]
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     # Relative to targets/compose/: the project's secrets/ directory.
     secret_file = compose["secrets"]["gateway-admin-password"]["file"]
     assert secret_file.endswith(":-../../secrets/gateway-admin-password}")

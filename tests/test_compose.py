@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from emitter.pipeline import prepare, render
-from emitter.spec import StackSpec
+from emitter.spec import StackSpec, dump_stack
 
 from .conftest import GOLDEN
 from .support.validators import validate_compose_file
@@ -80,7 +80,7 @@ def test_every_gateway_is_seeded_first_and_has_its_own_port_volume_and_networks(
             and bootstrap["image"] == service["image"]
         )
         assert bootstrap["volumes"][0]["source"] == service["volumes"][0]["source"]
-        ports.add(service["ports"][0].split(":")[0])
+        ports.add(service["ports"][0].rsplit(":", 2)[-2])
         volumes.add(service["volumes"][0]["source"])
         assert service["networks"] and all(
             network in document["networks"] for network in service["networks"]
@@ -118,17 +118,14 @@ def test_services_run_confined(transport: str) -> None:
         assert bootstrap["cap_add"] == ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
         assert bootstrap["security_opt"] == ["no-new-privileges:true"]
         certificates = [
-            mount
-            for mount in bootstrap["volumes"]
-            if mount["source"] == "gateway-network-certificates"
+            mount for mount in bootstrap["volumes"] if mount["source"].endswith("-certificates")
         ]
         if transport == "ssl":
-            # Read-only, and the bootstrap reads its own gateway's directory only. (Confining
-            # the mount to it needs a volume subpath, which engines before Docker 26 ignore.)
-            assert [mount.get("volume") for mount in certificates] == [None]
+            # Read-only, and only its own gateway's certificates volume (issue 10).
+            assert [mount["source"] for mount in certificates] == [f"{gateway.name}-certificates"]
             assert certificates[0]["read_only"] is True
             environment = bootstrap["environment"]
-            own = f"{certificates[0]['target']}/gateways/{gateway.name}"
+            own = certificates[0]["target"]
             assert environment["GAN_KEYSTORE"] == f"{own}/keystore.p12"
             assert environment["GAN_CA_CERT"] == f"{own}/ca.crt"
         else:
@@ -137,6 +134,12 @@ def test_services_run_confined(transport: str) -> None:
         pki = services["gateway-network-pki"]
         assert pki["cap_drop"] == ["ALL"] and "cap_add" not in pki
         assert pki["security_opt"] == ["no-new-privileges:true"]
+        # The PKI fills every gateway's certificates volume where PKI_GATEWAY_DIR says.
+        layout = pki["environment"]["PKI_GATEWAY_DIR"]
+        mounted = {m["source"]: m["target"] for m in pki["volumes"] if m["type"] == "volume"}
+        for gateway in stack.gateways:
+            target = layout.replace("{gateway}", gateway.name)
+            assert mounted[f"{gateway.name}-certificates"] == target
 
 
 def test_only_pair_members_get_a_redundancy_file() -> None:
@@ -198,3 +201,37 @@ def test_docker_compose_parses_the_created_project(case: str, tmp_path: Path) ->
         assert subpaths == [m["volume"]["subpath"] for m in service["volumes"] if "volume" in m]
     secret = Path(model["secrets"]["gateway-admin-password"]["file"])
     assert secret == project / "secrets" / "gateway-admin-password" and secret.is_file()
+
+
+@pytest.mark.parametrize(
+    ("transport", "compose_options", "published"),
+    [
+        # A plain link is a demo without authentication: loopback unless the stack file widens it.
+        ("plain", None, "127.0.0.1:9088:8088"),
+        ("plain", {"publish_address": "0.0.0.0"}, "0.0.0.0:9088:8088"),
+        ("ssl", None, "9088:8088"),
+        ("ssl", {"publish_address": "127.0.0.1"}, "127.0.0.1:9088:8088"),
+        ("plain", {"publish_address": "0:0::1"}, "[::1]:9088:8088"),
+    ],
+)
+def test_published_ports_bind_where_the_stack_file_says(
+    transport: str, compose_options: dict[str, str] | None, published: str
+) -> None:
+    document, _ = compose("basic", None, transport=transport, compose=compose_options)
+    assert document["services"]["gateway"]["ports"] == [published]
+
+
+def test_a_publish_address_that_is_not_an_ip_address_is_a_diagnostic() -> None:
+    from emitter.diagnostics import StackInvalid
+    from emitter.spec import parse_stack
+
+    text = "name: plant\narchitecture: basic\ncompose:\n  publish_address: localhost\n"
+    with pytest.raises(StackInvalid) as raised:
+        parse_stack(text)
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "IS002" and diagnostic.path == "compose.publish_address"
+    assert "not an IP address" in diagnostic.message
+    # Written back as given, and absent from stack files that do not set it.
+    spec = parse_stack(text.replace("localhost", "0.0.0.0"))
+    assert "publish_address: 0.0.0.0" in dump_stack(spec)
+    assert "compose" not in dump_stack(parse_stack("name: plant\narchitecture: basic\n"))

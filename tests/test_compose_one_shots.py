@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -67,6 +68,15 @@ class ComposeHost:
         # service -> container path -> host directory, of every run
         self.mounts: dict[str, dict[str, Path]] = {}
 
+    def secret(self, name: str) -> Path:
+        """The host file of a file secret, as `create` writes it (0600)."""
+        path = self.root / "secrets" / name
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            path.write_text(f"{name} value\n")
+            path.chmod(0o600)
+        return path
+
     def volume(self, name: str) -> Path:
         path = self.root / "volumes" / name
         path.mkdir(parents=True, exist_ok=True)
@@ -86,9 +96,21 @@ class ComposeHost:
             else:
                 source = self.project / mount["source"]
             mounts[mount["target"]] = source
+        for secret in service.get("secrets", []):  # a file secret: a bind mount of the file
+            mounts[f"/run/secrets/{secret}"] = self.secret(secret)
         self.mounts[service_name] = mounts
+        # The container's file system as far as the mounts go, for paths that name a place
+        # under several of them (PKI_GATEWAY_DIR's "{gateway}").
+        rootfs = self.root / "rootfs" / service_name
+        for target, source in mounts.items():
+            link = rootfs / target.lstrip("/")
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(source)
 
         def host_path(value: str) -> str:
+            if "{gateway}" in value:
+                return f"{rootfs}{value}"
             for target in sorted(mounts, key=len, reverse=True):
                 if value == target or value.startswith(target + "/"):
                     return str(mounts[target]) + value[len(target) :]
@@ -147,6 +169,25 @@ def test_plain_bootstraps_seed_every_gateway(tmp_path: Path) -> None:
     )
     assert not (host.volume("frontend-0-data") / "redundancy.xml").exists()
     assert not (host.volume("frontend-0-data") / KEYSTORE).exists()
+    # The admin password, from the host file (0600, as `create` writes it) to a copy that the
+    # gateways' uid alone can read: the volume every gateway mounts at /run/secrets.
+    copy = host.volume("gateway-admin-password") / "gateway-admin-password"
+    assert copy.read_text() == host.secret("gateway-admin-password").read_text()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o400
+    assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o500
+    if os.geteuid() == 0:
+        assert {(p.stat().st_uid, p.stat().st_gid) for p in (copy, copy.parent)} == {(2003, 2003)}
+    document = host.document["services"]
+    for gateway in ("frontend-0", "backend", "backend-backup"):
+        mounts = {m["source"]: m for m in document[gateway]["volumes"]}
+        assert mounts["gateway-admin-password"]["read_only"] is True
+        target = mounts["gateway-admin-password"]["target"]
+        assert document[gateway]["environment"]["GATEWAY_ADMIN_PASSWORD_FILE"] == (
+            f"{target}/gateway-admin-password"
+        )
+        # Only the bootstraps are handed the host file.
+        assert "secrets" not in document[gateway]
+        assert document[f"{gateway}-bootstrap"]["secrets"] == ["gateway-admin-password"]
 
 
 @pytest.mark.usefixtures("keytool_path")
@@ -156,15 +197,15 @@ def test_ssl_one_shots_give_every_gateway_a_ca_signed_keystore(
     files = emitted("ssl")
     host = ComposeHost(tmp_path, files)
     host.up()
-    ca_certificate = host.volume("gateway-network-certificates") / "ca.crt"
+    ca_certificate = host.volume("gateway-network-ca") / "ca.crt"
     # What the CA volume holds (its key store and password) appears nowhere else.
     ca_files = {
         path.name for path in host.volume("gateway-network-ca").iterdir() if path.is_file()
     } - {"ca.crt"}
     assert ca_files, "the CA volume holds the CA's key material"
-    assert {p.name for p in host.volume("gateway-network-certificates").rglob("*")}.isdisjoint(
-        ca_files
-    )
+    for gateway in ("frontend-0", "backend", "backend-backup"):
+        issued = host.volume(f"{gateway}-certificates")
+        assert {p.name for p in issued.rglob("*")}.isdisjoint(ca_files)
     for gateway in ("frontend-0", "backend", "backend-backup"):
         volume = host.volume(f"{gateway}-data")
         for side in ("server", "client"):
@@ -197,19 +238,21 @@ def test_ssl_one_shots_give_every_gateway_a_ca_signed_keystore(
             assert {(p.stat().st_uid, p.stat().st_gid) for p in [volume, *volume.rglob("*")]} == {
                 (2003, 2003)
             }
-    # Each bootstrap is pointed at its own gateway's directory: its keystore and the CA
-    # certificate (it mounts the whole volume: see docs/security.md, "Certificates on Compose").
+    # Each bootstrap mounts its own gateway's certificates volume, and no other: it holds that
+    # gateway's keystore and the CA certificate, installed as issued (no keytool run there).
     document = yaml.safe_load(files["compose.yaml"])
-    for gateway in ("frontend-0", "backend", "backend-backup"):
+    gateways = ("frontend-0", "backend", "backend-backup")
+    for gateway in gateways:
         bootstrap = document["services"][f"{gateway}-bootstrap"]
-        (mount,) = [
-            m for m in bootstrap["volumes"] if m["source"] == "gateway-network-certificates"
-        ]
-        own = f"{mount['target']}/gateways/{gateway}"
-        assert bootstrap["environment"]["GAN_KEYSTORE"] == f"{own}/keystore.p12"
-        assert bootstrap["environment"]["GAN_CA_CERT"] == f"{own}/ca.crt"
-        issued = host.volume("gateway-network-certificates") / "gateways" / gateway
+        mounted = {m["source"] for m in bootstrap["volumes"] if m["type"] == "volume"}
+        assert {f"{other}-certificates" for other in gateways} & mounted == {
+            f"{gateway}-certificates"
+        }
+        issued = host.volume(f"{gateway}-certificates")
         assert sorted(path.name for path in issued.iterdir()) == ["ca.crt", "keystore.p12"]
+        assert bootstrap["environment"]["GAN_KEYSTORE_FORMAT"] == "metro"
+        installed = host.volume(f"{gateway}-data") / KEYSTORE
+        assert installed.read_bytes() == (issued / "keystore.p12").read_bytes()
     backup = properties(host.volume("backend-backup-data") / "redundancy.xml")
     assert (backup["redundancy.gan.port"], backup["redundancy.gan.enableSsl"]) == ("8060", "true")
     environment = yaml.safe_load(files["compose.yaml"])["services"]["backend-backup"]["environment"]

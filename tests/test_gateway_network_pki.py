@@ -1,10 +1,11 @@
-"""The Gateway Network PKI scripts (``transport: ssl``), run for real with bash and keytool.
+"""The Gateway Network PKI scripts (``transport: ssl``), run for real with bash, openssl and keytool.
 
 ``gateway-network-pki.sh`` (the Compose one-shot) issues a stack CA and one keystore per
-gateway into temporary directories standing in for its two volumes;
+gateway into temporary directories standing in for its volumes (the CA's, and one per gateway),
+once with each of the tools it can use (openssl, and keytool where the image has no openssl);
 ``install-gateway-network-certificates.sh`` (the per-gateway seeding step) installs them into a
-temporary directory standing in for a gateway's data volume. keytool is the machine's Java
-keytool; openssl only checks the results. Each keytool call starts a JVM, so the first PKI run
+temporary directory standing in for a gateway's data volume. keytool also reads every keystore
+the way the gateway's JVM does. Each keytool call starts a JVM, so the first PKI run per tool
 and the first install are shared at module scope; tests that change files work on copies.
 """
 
@@ -144,24 +145,34 @@ def changed(before: Mapping[str, object], after: Mapping[str, object]) -> set[st
 class Pki:
     root: Path
     keytool: str
+    tool: str = "openssl"
 
     @property
     def ca_dir(self) -> Path:
         return self.root / "ca"
 
     @property
+    def ca_certificate(self) -> Path:
+        return self.ca_dir / "ca.crt"
+
+    @property
     def issued(self) -> Path:
+        """Stands in for the mount points of the gateways' certificates volumes."""
         return self.root / "issued"
 
+    def gateway_dir(self, name: str) -> Path:
+        return self.issued / name
+
     def keystore(self, name: str) -> Path:
-        return self.issued / "gateways" / name / "keystore.p12"
+        return self.gateway_dir(name) / "keystore.p12"
 
     def environment(self, gateways: Mapping[str, list[str]] = GATEWAYS) -> dict[str, str]:
         return {
             "PKI_CA_DIR": str(self.ca_dir),
-            "PKI_ISSUED_DIR": str(self.issued),
+            "PKI_GATEWAY_DIR": f"{self.issued}/{{gateway}}",
             "PKI_STACK": "plant",
             "PKI_GATEWAYS": gateways_variable(gateways),
+            "PKI_TOOL": self.tool,
             "KEYTOOL": self.keytool,
         }
 
@@ -172,14 +183,19 @@ class Pki:
 
     def copy(self, destination: Path) -> Pki:
         shutil.copytree(self.root, destination, symlinks=True)
-        return Pki(destination, self.keytool)
+        return Pki(destination, self.keytool, self.tool)
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory, keytool_path: str) -> Pki:
-    """One PKI run for GATEWAYS; treat it as read-only (use ``pki.copy`` to change things)."""
-    issued = Pki(tmp_path_factory.mktemp("pki"), keytool_path)
-    issued.run()
+@pytest.fixture(scope="module", params=["openssl", "keytool"])
+def pki(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, keytool_path: str
+) -> Pki:
+    """One PKI run for GATEWAYS per tool; treat it as read-only (``pki.copy`` to change things)."""
+    if request.param == "openssl":
+        request.getfixturevalue("openssl_path")
+    issued = Pki(tmp_path_factory.mktemp(f"pki-{request.param}"), keytool_path, request.param)
+    result = issued.run()
+    assert f"issued with {request.param}" in result.stdout, result.stdout
     return issued
 
 
@@ -210,7 +226,7 @@ class Volume:
 def installed(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Volume:
     """The backend gateway's volume after one install from the PKI; read-only like ``pki``."""
     volume = Volume(tmp_path_factory.mktemp("volume"), pki.keytool)
-    volume.install(pki.issued / "ca.crt", pki.keystore("backend"))
+    volume.install(pki.ca_certificate, pki.keystore("backend"))
     return volume
 
 
@@ -218,21 +234,20 @@ def installed(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Volume:
 
 
 def test_pki_creates_the_ca_and_one_keystore_per_gateway(pki: Pki) -> None:
-    ca = (pki.issued / "ca.crt").read_text()
+    ca = pki.ca_certificate.read_text()
     assert ca.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in ca
-    assert sorted(path.name for path in (pki.issued / "gateways").iterdir()) == sorted(GATEWAYS)
+    # PKI_GATEWAY_DIR alone says where a gateway's files go: nothing else is written there.
     published = {path.relative_to(pki.issued).as_posix() for path in pki.issued.rglob("*")}
-    assert published == {"ca.crt", "gateways"} | {
-        f"gateways/{name}{suffix}"
-        for name in GATEWAYS
-        for suffix in ("", "/keystore.p12", "/ca.crt")
+    assert published == {
+        f"{name}{suffix}" for name in GATEWAYS for suffix in ("", "/keystore.p12", "/ca.crt")
     }
     # Each gateway's directory is all its bootstrap mounts: the CA certificate is in it too.
     for name in GATEWAYS:
-        assert (pki.issued / "gateways" / name / "ca.crt").read_text() == ca
-    # Readable by the gateways' bootstrap steps (root or uid 2003); the CA stays private.
-    for path in [pki.issued, *pki.issued.rglob("*")]:
-        assert path.stat().st_mode & 0o777 == (0o755 if path.is_dir() else 0o644), path
+        assert (pki.gateway_dir(name) / "ca.crt").read_text() == ca
+    # The keystore for root (the bootstrap) only; the CA stays private.
+    for path in pki.issued.rglob("*"):
+        expected = {"keystore.p12": 0o600, "ca.crt": 0o644}.get(path.name, 0o755)
+        assert path.stat().st_mode & 0o777 == expected, path
     assert pki.ca_dir.stat().st_mode & 0o777 == 0o700
     for name in ("ca.p12", "ca.password"):
         assert (pki.ca_dir / name).stat().st_mode & 0o777 == 0o600, name
@@ -240,19 +255,25 @@ def test_pki_creates_the_ca_and_one_keystore_per_gateway(pki: Pki) -> None:
     assert [(entry.alias, entry.kind) for entry in ca_entries] == [("ca", "PrivateKeyEntry")]
 
 
-def test_each_keystore_opens_with_its_password_and_holds_metro_key(pki: Pki) -> None:
+def test_each_keystore_is_what_ignition_reads_as_metro_keystore(pki: Pki) -> None:
+    """PKCS12, password metro, one entry: the private key metro-key (ignition-facts.md, 5.4),
+    so that the bootstrap installs it as it is."""
     for name in GATEWAYS:
-        kinds = {entry.alias: entry.kind for entry in entries(pki.keystore(name), "metro")}
-        assert kinds["metro-key"] == "PrivateKeyEntry", name
-        assert [alias for alias, kind in kinds.items() if kind == "PrivateKeyEntry"] == [
-            "metro-key"
-        ]
+        assert [(e.alias, e.kind) for e in entries(pki.keystore(name), "metro")] == [
+            ("metro-key", "PrivateKeyEntry")
+        ], name
+        listing = keytool(
+            "-list", "-v", "-keystore", str(pki.keystore(name)), "-storepass", "metro"
+        )  # fmt: skip
+        assert "Keystore type: PKCS12" in listing
+        # The chain carries the CA after the gateway's own certificate.
+        assert "Certificate chain length: 2" in listing, listing
 
 
 def test_certificates_chain_to_the_ca_with_the_dns_names(
     pki: Pki, openssl_path: str, tmp_path: Path
 ) -> None:
-    ca = pki.issued / "ca.crt"
+    ca = pki.ca_certificate
     ca_text = subprocess.run(
         [openssl_path, "x509", "-in", str(ca), "-noout", "-text"],
         capture_output=True,
@@ -289,7 +310,7 @@ def test_certificates_chain_to_the_ca_with_the_dns_names(
 
 
 def test_no_ca_private_key_material_is_published(pki: Pki) -> None:
-    ca_fingerprint = sha256_of_pem(pki.issued / "ca.crt")
+    ca_fingerprint = sha256_of_pem(pki.ca_certificate)
     ca_password = (pki.ca_dir / "ca.password").read_bytes().strip()
     assert len(ca_password) >= 32
     # The check below would see the CA key: in the private directory, it is there.
@@ -320,17 +341,12 @@ def test_a_second_pki_run_changes_nothing(pki: Pki, tmp_path: Path) -> None:
 def test_a_gateway_directory_without_the_ca_certificate_gets_it_back(
     pki: Pki, tmp_path: Path
 ) -> None:
-    """A certificates volume issued before each gateway's directory carried ca.crt."""
     copy = pki.copy(tmp_path / "pki")
-    (copy.issued / "gateways" / "backend" / "ca.crt").unlink()
+    (copy.gateway_dir("backend") / "ca.crt").unlink()
     before = snapshot(copy.root)
     result = copy.run()
-    assert changed(before, snapshot(copy.root)) == {
-        str(copy.issued / "gateways" / "backend" / "ca.crt")
-    }
-    assert (copy.issued / "gateways" / "backend" / "ca.crt").read_text() == (
-        copy.issued / "ca.crt"
-    ).read_text()
+    assert changed(before, snapshot(copy.root)) == {str(copy.gateway_dir("backend") / "ca.crt")}
+    assert (copy.gateway_dir("backend") / "ca.crt").read_text() == copy.ca_certificate.read_text()
     assert ": issued" not in result.stdout
 
 
@@ -341,7 +357,7 @@ def test_adding_a_gateway_issues_only_its_keystore(pki: Pki, tmp_path: Path) -> 
     after = snapshot(copy.root)
     assert changed(before, after) == {
         str(copy.keystore("edge")),
-        str(copy.issued / "gateways" / "edge" / "ca.crt"),
+        str(copy.gateway_dir("edge") / "ca.crt"),
         str(copy.ca_dir / "issued" / "edge"),
     }
     assert Entry("metro-key", "PrivateKeyEntry", ANY) in entries(copy.keystore("edge"), "metro")
@@ -406,7 +422,11 @@ def test_pki_missing_variable_or_ca_inside_issued_dir_fails(
         "PKI_CA_DIR": str(tmp_path / "issued" / "ca"),
     }
     result = run(PKI_SCRIPT, environment, ok=False)
-    assert result.returncode != 0 and "must not be PKI_ISSUED_DIR or inside it" in result.stderr
+    assert result.returncode != 0 and "the CA key would be published" in result.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing is written"
+    environment["PKI_GATEWAY_DIR"] = str(tmp_path / "issued")
+    result = run(PKI_SCRIPT, environment, ok=False)
+    assert "PKI_GATEWAY_DIR must be an absolute path with {gateway} in it" in result.stderr
     assert list(tmp_path.iterdir()) == [], "nothing is written"
 
 
@@ -414,7 +434,7 @@ def test_pki_missing_variable_or_ca_inside_issued_dir_fails(
 
 
 def test_install_trusts_the_ca_and_places_metro_keystore(pki: Pki, installed: Volume) -> None:
-    ca = (pki.issued / "ca.crt").read_text()
+    ca = (pki.ca_certificate).read_text()
     for trusted in TRUSTED:
         assert (installed.root / trusted).read_text() == ca
     keystore = installed.root / KEYSTORE
@@ -425,7 +445,7 @@ def test_install_trusts_the_ca_and_places_metro_keystore(pki: Pki, installed: Vo
 
 
 def test_install_copies_no_ca_private_key_material(pki: Pki, installed: Volume) -> None:
-    ca_fingerprint = sha256_of_pem(pki.issued / "ca.crt")
+    ca_fingerprint = sha256_of_pem(pki.ca_certificate)
     ca_password = (pki.ca_dir / "ca.password").read_bytes().strip()
     files = [path for path in installed.root.rglob("*") if path.is_file()]
     assert sorted(path.relative_to(installed.root) for path in files) == sorted(
@@ -441,7 +461,7 @@ def test_install_copies_no_ca_private_key_material(pki: Pki, installed: Volume) 
 def test_a_second_install_changes_nothing(pki: Pki, installed: Volume, tmp_path: Path) -> None:
     volume = installed.copy(tmp_path / "volume")
     before = snapshot(volume.root)
-    result = volume.install(pki.issued / "ca.crt", pki.keystore("backend"))
+    result = volume.install(pki.ca_certificate, pki.keystore("backend"))
     assert snapshot(volume.root) == before, "no byte, mtime or mode may change"
     assert "metro-keystore.pfx up to date" in result.stdout
 
@@ -458,7 +478,7 @@ def test_install_from_a_cert_manager_style_keystore(
         "-deststoretype", "PKCS12", "-deststorepass", "from-a-secret", "-destalias", "certificate",
     )  # fmt: skip
     keytool(
-        "-importcert", "-noprompt", "-alias", "ca", "-file", str(pki.issued / "ca.crt"),
+        "-importcert", "-noprompt", "-alias", "ca", "-file", str(pki.ca_certificate),
         "-keystore", str(source), "-storepass", "from-a-secret",
     )  # fmt: skip
     password_file = tmp_path / "keystore-password"
@@ -466,7 +486,7 @@ def test_install_from_a_cert_manager_style_keystore(
     # Over the backend's volume: the keystore is replaced, the (same) CA files are kept.
     volume = installed.copy(tmp_path / "volume")
     before = snapshot(volume.root)
-    result = volume.install(pki.issued / "ca.crt", source, password_file)
+    result = volume.install(pki.ca_certificate, source, password_file)
     assert "entry 'certificate'" in result.stdout
     assert changed(before, snapshot(volume.root)) == {str(volume.root / KEYSTORE)}
     keystore = volume.root / KEYSTORE
@@ -486,7 +506,7 @@ def test_install_with_a_missing_input_file_fails_clearly(
     password_file = tmp_path / "password"
     password_file.write_text("metro")
     inputs = {
-        "GAN_CA_CERT": pki.issued / "ca.crt",
+        "GAN_CA_CERT": pki.ca_certificate,
         "GAN_KEYSTORE": pki.keystore("backend"),
         "GAN_KEYSTORE_PASSWORD_FILE": password_file,
     }
@@ -507,7 +527,7 @@ def test_install_with_the_wrong_password_fails_clearly(pki: Pki, tmp_path: Path)
     volume.root.mkdir()
     password_file = tmp_path / "password"
     password_file.write_text("not-the-password")
-    result = volume.install(pki.issued / "ca.crt", pki.keystore("backend"), password_file, ok=False)
+    result = volume.install(pki.ca_certificate, pki.keystore("backend"), password_file, ok=False)
     assert result.returncode != 0
     assert f"cannot open {pki.keystore('backend')} with the password in {password_file}" in (
         result.stderr
@@ -516,12 +536,72 @@ def test_install_with_the_wrong_password_fails_clearly(pki: Pki, tmp_path: Path)
     assert list(volume.root.iterdir()) == [], "nothing is written"
 
 
-def test_a_configured_keystore_password(tmp_path: Path, keytool_path: str) -> None:
-    pki = Pki(tmp_path, keytool_path)
-    pki.run({"edge": ["edge"]}, PKI_KEYSTORE_PASSWORD="another-password")
-    kinds = {entry.alias: entry.kind for entry in entries(pki.keystore("edge"), "another-password")}
-    assert kinds["metro-key"] == "PrivateKeyEntry"
-    environment = {**pki.environment(), "PKI_KEYSTORE_PASSWORD": "short"}
-    result = run(PKI_SCRIPT, environment, ok=False)
-    assert result.returncode != 0
-    assert "PKI_KEYSTORE_PASSWORD must be 'metro' or at least 6 characters" in result.stderr
+def test_pki_issues_nothing_outside_the_metro_form(pki: Pki, tmp_path: Path) -> None:
+    """A keystore whose issue record predates the metro form (or has none) is issued again."""
+    copy = pki.copy(tmp_path / "pki")
+    record = copy.ca_dir / "issued" / "backend"
+    record.write_text(re.sub(r"format=.*\n", "", record.read_text()))
+    result = copy.run()
+    assert "backend: issued" in result.stdout and "issued in an older form" in result.stdout
+    assert result.stdout.count(": issued") == 1
+
+
+def test_either_tool_continues_what_the_other_started(pki: Pki, tmp_path: Path) -> None:
+    """The image decides the tool (openssl when it has it): the same CA volume must serve
+    both, and without openssl the script falls back to keytool by itself."""
+    copy = pki.copy(tmp_path / "pki")
+    other = "keytool" if pki.tool == "openssl" else "openssl"
+    environment = {**copy.environment({**GATEWAYS, "edge": ["edge"]}), "PKI_TOOL": other}
+    if other == "keytool":  # no PKI_TOOL, no openssl: keytool
+        del environment["PKI_TOOL"]
+        environment["OPENSSL"] = str(tmp_path / "no-openssl")
+    result = run(PKI_SCRIPT, environment)
+    assert f"1 keystore(s) issued with {other}" in result.stdout, result.stdout
+    assert [(e.alias, e.kind) for e in entries(copy.keystore("edge"), "metro")] == [
+        ("metro-key", "PrivateKeyEntry")
+    ]
+    leaf = tmp_path / "edge.pem"
+    leaf.write_text(certificate(copy.keystore("edge"), "metro"))
+    verify = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(copy.ca_certificate), str(leaf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_a_ready_keystore_is_installed_as_it_is_without_keytool(
+    pki: Pki, installed: Volume, tmp_path: Path
+) -> None:
+    """GAN_KEYSTORE_FORMAT=metro (the Compose bootstrap): no JVM starts, and the result is the
+    one keytool's import gives."""
+    volume = Volume(tmp_path / "volume", str(tmp_path / "no-keytool"))
+    volume.root.mkdir()
+    environment = {
+        "GAN_DATA": str(volume.root),
+        "GAN_CA_CERT": str(pki.gateway_dir("backend") / "ca.crt"),
+        "GAN_KEYSTORE": str(pki.keystore("backend")),
+        "GAN_KEYSTORE_FORMAT": "metro",
+        "KEYTOOL": volume.keytool,
+    }
+    run(INSTALL_SCRIPT, environment)
+    assert (volume.root / KEYSTORE).read_bytes() == pki.keystore("backend").read_bytes()
+    assert stat_mode(volume.root / KEYSTORE) == 0o640
+    files = sorted(path.relative_to(volume.root) for path in volume.root.rglob("*.*"))
+    assert files == sorted([KEYSTORE, *TRUSTED])
+    for trusted in TRUSTED:
+        assert (volume.root / trusted).read_text() == (installed.root / trusted).read_text()
+    assert certificate(volume.root / KEYSTORE, "metro") == certificate(
+        installed.root / KEYSTORE, "metro"
+    )
+    before = snapshot(volume.root)
+    result = run(INSTALL_SCRIPT, environment)
+    assert snapshot(volume.root) == before, "no byte, mtime or mode may change"
+    assert "metro-keystore.pfx up to date" in result.stdout
+    result = run(INSTALL_SCRIPT, {**environment, "GAN_KEYSTORE_FORMAT": "pem"}, ok=False)
+    assert "GAN_KEYSTORE_FORMAT must be metro or unset" in result.stderr
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777

@@ -69,11 +69,13 @@ def _flag(value: bool) -> str:
 class CertificateFiles:
     """Where a target mounts a gateway's Gateway Network certificates for the seeding step
     (``transport: ssl``): the stack CA certificate, the gateway's PKCS12 keystore, and the file
-    holding that keystore's password (None: Ignition's own ``metro``)."""
+    holding that keystore's password (None: Ignition's own ``metro``). ``ready``: the keystore
+    already is what Ignition reads (the Compose PKI issues it so), and is installed as it is."""
 
     ca_certificate: str
     keystore: str
     keystore_password_file: str | None = None
+    ready: bool = False
 
 
 def node_environment(redundancy_file: str | None) -> dict[str, str]:
@@ -100,6 +102,8 @@ def seed_environment(
         variables["GAN_KEYSTORE"] = certificates.keystore
         if certificates.keystore_password_file is not None:
             variables["GAN_KEYSTORE_PASSWORD_FILE"] = certificates.keystore_password_file
+        if certificates.ready:
+            variables["GAN_KEYSTORE_FORMAT"] = "metro"
     return dict(sorted(variables.items()))
 
 

@@ -13,11 +13,21 @@ import re
 BOOTSTRAP_SUFFIX = "-bootstrap"
 HEADLESS_SUFFIX = "-headless"
 RESERVED_SUFFIXES = (BOOTSTRAP_SUFFIX, HEADLESS_SUFFIX)
-# With `transport: ssl` the Compose target adds a PKI service and two volumes of its own.
+# With `transport: ssl` the Compose target adds a PKI service, the CA's volume and one
+# certificates volume per gateway (``certificates_volume``).
 PKI_SERVICE = "gateway-network-pki"
 CA_VOLUME = "gateway-network-ca"
-CERTIFICATES_VOLUME = "gateway-network-certificates"
-RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, CERTIFICATES_VOLUME})
+CERTIFICATES_SUFFIX = "-certificates"
+# The Compose target's copy of the admin password, readable by the gateways' uid only.
+ADMIN_PASSWORD_VOLUME = "gateway-admin-password"
+RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME})
+
+
+def certificates_volume(gateway: str) -> str:
+    """The Compose volume holding one gateway's Gateway Network keystore and CA certificate:
+    the PKI service fills it, and only that gateway's bootstrap mounts it."""
+    return gateway + CERTIFICATES_SUFFIX
+
 
 # DNS-1035 label: what a Kubernetes Service name must be (it starts with a letter), and a valid
 # Compose service name. Gateway names are used as both.

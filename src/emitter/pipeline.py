@@ -8,7 +8,7 @@ from emitter import rules
 from emitter.diagnostics import Diagnostic, Severity, StackInvalid, has_errors
 from emitter.ir import Stack
 from emitter.resolve import resolve
-from emitter.spec import StackSpec
+from emitter.spec import ComposeSpec, StackSpec
 from emitter.targets import Emission, TargetOptions, emit
 
 
@@ -21,7 +21,9 @@ class Resolved:
 
     @property
     def options(self) -> TargetOptions:
-        return TargetOptions(kubernetes=self.explicit.kubernetes)
+        return TargetOptions(
+            kubernetes=self.explicit.kubernetes, compose=self.explicit.compose or ComposeSpec()
+        )
 
 
 def prepare(spec: StackSpec, strict: bool = False) -> Resolved:

@@ -12,6 +12,7 @@ user.
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 from pathlib import Path
@@ -121,7 +122,8 @@ def _write_password(path: Path) -> None:
     """A random admin password, generated once; the only randomness ignition-stack produces."""
     path.parent.mkdir(mode=0o700)
     path.parent.chmod(0o700)  # other host users cannot reach it
-    path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-    # The gateway runs as uid 2003 inside the container and reads the file through a bind
-    # mount, so the file itself must be readable; its 0700 directory keeps it private.
-    path.chmod(0o644)
+    # Created 0600 (readable by the user who runs Compose only): each gateway's bootstrap, as
+    # root, copies it into a volume where only the gateway's uid 2003 can read it.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(24) + "\n")

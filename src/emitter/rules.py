@@ -14,7 +14,13 @@ from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.ir import Gateway, Stack
-from emitter.names import DNS_LABEL, GATEWAY_NAME, RESERVED_NAMES, RESERVED_SUFFIXES
+from emitter.names import (
+    DNS_LABEL,
+    GATEWAY_NAME,
+    RESERVED_NAMES,
+    RESERVED_SUFFIXES,
+    certificates_volume,
+)
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
 from emitter.spec import DEFAULT_IMAGE, StackSpec
@@ -328,6 +334,8 @@ def _host_ports(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 
 def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     owners: dict[str, str] = {}
+    # With SSL on Compose every gateway also has a certificates volume named after it.
+    certificates = {certificates_volume(gateway.name): gateway.name for gateway in stack.gateways}
     for gateway in stack.gateways:
         if gateway.volume in owners:
             yield error(
@@ -348,6 +356,14 @@ def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
                 "IS113",
                 f"{gateway.path}.volume",
                 f"volume name {gateway.volume!r} is taken by the stack's certificate authority",
+                "rename the volume",
+            )
+        elif gateway.volume in certificates:
+            yield error(
+                "IS113",
+                f"{gateway.path}.volume",
+                f"volume name {gateway.volume!r} is taken by the Gateway Network certificates "
+                f"of {certificates[gateway.volume]!r}",
                 "rename the volume",
             )
 

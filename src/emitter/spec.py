@@ -178,6 +178,29 @@ class KubernetesSpec(_Model):
     )
 
 
+def _ip_address(value: str) -> str:
+    """An IPv4 or IPv6 address of the host, in its canonical spelling."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(
+            "not an IP address: give one of the host's addresses, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
+        ) from None
+
+
+class ComposeSpec(_Model):
+    """Options of the Compose target."""
+
+    publish_address: Annotated[str, AfterValidator(_ip_address)] | None = Field(
+        default=None,
+        description=(
+            "Host address the gateways' web ports are published on, e.g. `0.0.0.0` for every "
+            "interface. Default: `127.0.0.1` with `transport: plain` (a demo link without "
+            "authentication), every interface with `transport: ssl`."
+        ),
+    )
+
+
 class StackSpec(_Model):
     """A stack of Ignition gateways (``stack.yaml``)."""
 
@@ -246,6 +269,7 @@ class StackSpec(_Model):
     kubernetes: KubernetesSpec = Field(
         default_factory=KubernetesSpec, description="Kubernetes target options."
     )
+    compose: ComposeSpec | None = Field(default=None, description="Compose target options.")
 
 
 def dotted_path(location: tuple[int | str, ...]) -> str:

@@ -164,6 +164,54 @@ def check_gateway(docker: DockerEngine, service: str, container: str, case: Case
             assert peers[0]["certificate"] == f"commonName={case.role}-backup", peers
 
 
+def check_admin_password(docker: DockerEngine, project: Path, container: str) -> None:
+    """The admin password reaches the gateway readable by uid 2003 and by no other uid (issue 10);
+    on the host, `create` wrote it for its user only."""
+    host_file = project / "secrets" / "gateway-admin-password"
+    assert host_file.stat().st_mode & 0o777 == 0o600
+    found = report(docker, container)["admin_password"]
+    assert found == {
+        "path": "/run/secrets/gateway-admin-password",
+        "owner": "2003:2003",
+        "mode": "0400",
+        "directory_owner": "2003:2003",
+        "directory_mode": "0500",
+        "readable": True,
+    }, found
+    path = found["path"]
+    assert docker.docker("exec", container, "cat", path).stdout == host_file.read_text()
+    other = docker.docker("exec", "--user", "4242:4242", container, "cat", path, check=False)
+    assert other.returncode != 0 and "Permission denied" in other.stderr, other
+    # Not even through the image's own group.
+    group = docker.docker("exec", "--user", "4242:2003", container, "cat", path, check=False)
+    assert group.returncode != 0 and "Permission denied" in group.stderr, group
+
+
+def check_bootstraps_see_only_their_own_key(
+    docker: DockerEngine, project: Path, containers: dict[str, str]
+) -> None:
+    """Run each gateway's bootstrap service again, looking around instead of seeding: every
+    keystore it can see anywhere in its file system is its own gateway's (issue 10)."""
+    seen: dict[str, set[str]] = {}
+    for service, container in containers.items():
+        find = docker.compose(
+            project, "run", "--rm", "--no-deps", "--entrypoint", "/bin/sh",
+            f"{service}-bootstrap", "-c",
+            # Every file system mounted in the container but the kernel's pseudo ones.
+            "awk '$3 !~ /^(proc|sysfs|cgroup2?|devpts|mqueue|devtmpfs|tmpfs)$/ {print $2}'"
+            " /proc/mounts | while read -r m; do find \"$m\" -xdev"
+            " \\( -name '*.p12' -o -name '*.pfx' \\) -type f -exec sha256sum {} +; done",
+        ).stdout  # fmt: skip
+        seen[service] = {line.split()[0] for line in find.splitlines() if line.strip()}
+        own = docker.docker(
+            "exec", container, "sha256sum",
+            f"{DATA}/config/local/ignition/gateway-network/keystore/metro-keystore.pfx",
+        ).stdout.split()[0]  # fmt: skip
+        assert seen[service] == {own}, (service, find)
+    # ... and no two gateways share one.
+    assert len(set().union(*seen.values())) == len(containers)
+
+
 def _connected(docker: DockerEngine, container: str) -> None:
     outgoing = report(docker, container)["gateway_network"]["outgoing"]
     assert all(c["connected"] for c in outgoing), outgoing
@@ -193,6 +241,9 @@ def test_created_project_comes_up_paired_and_goes_away(
             assert ping.stdout == '{"state":"RUNNING"}', (name, port, ping.stderr)
         for service, container in containers.items():
             check_gateway(docker, service, container, case)
+            check_admin_password(docker, project, container)
+        if case.transport == "ssl":
+            check_bootstraps_see_only_their_own_key(docker, project, containers)
         master = gwinfo(docker, containers[case.role])
         backup = gwinfo(docker, containers[f"{case.role}-backup"])
         assert (master["RedundancyStatus"], master["RedundantNodeActiveStatus"]) == (
@@ -310,3 +361,33 @@ def _noderole(docker: DockerEngine, container: str) -> str:
 def _assert_fields(docker: DockerEngine, container: str, **expected: str) -> None:
     info = gwinfo(docker, container)
     assert {key: info.get(key) for key in expected} == expected, info
+
+
+# --- the time-to-running-stack benchmark (benchmarks/compose_up.py) ----------------------------
+
+
+def test_the_compose_up_benchmark_measures_a_stack(docker: DockerEngine, tmp_path: Path) -> None:
+    """One case of benchmarks/compose_up.py on this engine: it must bring the stack up, read
+    where the time went, and take it down again (the fixture fails on anything left behind)."""
+    import importlib.util
+    import shutil
+    import sys
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "compose_up.py"
+    spec = importlib.util.spec_from_file_location("compose_up", path)
+    assert spec is not None and spec.loader is not None
+    compose_up = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = compose_up
+    spec.loader.exec_module(compose_up)
+    tool = shutil.which("ignition-stack") or str(Path(sys.executable).parent / "ignition-stack")
+    case = compose_up.Case(4, "ssl")
+    result = compose_up.measure(
+        case, [tool], docker.compose_binary, docker.docker_binary, docker.env, tmp_path, 180
+    )
+    assert result.status == "ok", result.reason
+    # The PKI, 4 bootstraps and 4 gateways; the one-shots finished before the last gateway
+    # started, and everything before the stack was healthy.
+    assert result.containers == 9
+    assert 0 < result.pki_s <= result.one_shots_done_s <= result.gateways_started_s
+    assert result.gateways_started_s < result.up_to_healthy_s
+    assert list(tmp_path.iterdir()) == []

@@ -639,7 +639,26 @@ class Gateway:
                     ],
                 },
                 "gwinfo": self.redundancy_view(),
+                "admin_password": admin_password_file(),
             }
+
+
+def admin_password_file() -> dict[str, Any] | None:
+    """Who may read the file GATEWAY_ADMIN_PASSWORD_FILE names (the image reads the password
+    from it at first commissioning: 8.3 platform environment variables); never its content."""
+    path = os.environ.get("GATEWAY_ADMIN_PASSWORD_FILE")
+    if not path:
+        return None
+    status = Path(path).stat()
+    directory = Path(path).parent.stat()
+    return {
+        "path": path,
+        "owner": f"{status.st_uid}:{status.st_gid}",
+        "mode": f"{status.st_mode & 0o7777:04o}",
+        "directory_owner": f"{directory.st_uid}:{directory.st_gid}",
+        "directory_mode": f"{directory.st_mode & 0o7777:04o}",
+        "readable": os.access(path, os.R_OK),
+    }
 
 
 def handler_for(gateway: Gateway, transport: str) -> type[BaseHTTPRequestHandler]:

@@ -12,6 +12,10 @@
 #                               its alias (`metro-key` is preferred when there are several)
 #   GAN_KEYSTORE_PASSWORD_FILE  file whose first line is that keystore's password (optional;
 #                               default password: metro)
+#   GAN_KEYSTORE_FORMAT         "metro" when GAN_KEYSTORE already is what Ignition reads (PKCS12,
+#                               password metro, its only entry the private key metro-key, as
+#                               gateway-network-pki.sh issues it): it is then installed byte for
+#                               byte, without starting keytool (optional)
 #   KEYTOOL                     the keytool to run (default: keytool on PATH)
 #
 # Writes, under $GAN_DATA/config/local/ignition/gateway-network/ (Ignition 8.3 paths):
@@ -20,7 +24,8 @@
 #   keystore/metro-keystore.pfx   PKCS12, password metro, the private key under alias metro-key
 #                                 (only that entry); replaced only when its certificate's SHA-256
 #                                 fingerprint differs from the source entry's
-# A second run changes nothing. Uses only bash, coreutils, sed/awk and keytool (no openssl).
+# A second run changes nothing. Uses only bash, coreutils, sed/awk and keytool (no openssl); with
+# GAN_KEYSTORE_FORMAT=metro not even keytool.
 set -euo pipefail
 
 log() { printf 'install-gateway-network-certificates: %s\n' "$*"; }
@@ -72,6 +77,15 @@ done
 [ -d "$GAN_DATA" ] || die "GAN_DATA: no data volume at $GAN_DATA"
 [ -f "$GAN_CA_CERT" ] || die "GAN_CA_CERT: CA certificate $GAN_CA_CERT not found"
 [ -f "$GAN_KEYSTORE" ] || die "GAN_KEYSTORE: keystore $GAN_KEYSTORE not found"
+metro_format=""
+case "${GAN_KEYSTORE_FORMAT:-}" in
+  "") ;;
+  metro) metro_format=1 ;;
+  *) die "GAN_KEYSTORE_FORMAT must be metro or unset, not '$GAN_KEYSTORE_FORMAT'" ;;
+esac
+if [ -n "$metro_format" ] && [ -n "${GAN_KEYSTORE_PASSWORD_FILE:-}" ]; then
+  die "GAN_KEYSTORE_FORMAT=metro means the password is metro: unset GAN_KEYSTORE_PASSWORD_FILE"
+fi
 if [ -n "${GAN_KEYSTORE_PASSWORD_FILE:-}" ]; then
   [ -f "$GAN_KEYSTORE_PASSWORD_FILE" ] || die "GAN_KEYSTORE_PASSWORD_FILE: password file $GAN_KEYSTORE_PASSWORD_FILE not found"
   GAN_SOURCE_STOREPASS=""
@@ -85,7 +99,9 @@ else
 fi
 export GAN_SOURCE_STOREPASS
 export GAN_METRO_STOREPASS=metro
-command -v "$keytool" >/dev/null 2>&1 || die "keytool not found (put it on PATH or set KEYTOOL)"
+if [ -z "$metro_format" ]; then
+  command -v "$keytool" >/dev/null 2>&1 || die "keytool not found (put it on PATH or set KEYTOOL)"
+fi
 
 umask 022
 gan=$GAN_DATA/config/local/ignition/gateway-network
@@ -94,17 +110,23 @@ target=$keystore_dir/metro-keystore.pfx
 pending=""
 trap 'if [ -n "$pending" ]; then rm -f "$pending"; fi' EXIT
 
+# The alias and SHA-256 fingerprint of the source keystore's private key entry.
+source_private_key() {
+  keys=$(private_keys "$GAN_KEYSTORE" GAN_SOURCE_STOREPASS) ||
+    die "GAN_KEYSTORE: keytool cannot open $GAN_KEYSTORE with $password_source: $keys"
+  [ -n "$keys" ] || die "GAN_KEYSTORE: $GAN_KEYSTORE holds no private key entry"
+  if [ "$(printf '%s\n' "$keys" | wc -l)" -gt 1 ]; then
+    keys=$(printf '%s\n' "$keys" | awk -F '\t' '$1 == "metro-key"')
+    [ -n "$keys" ] || die "GAN_KEYSTORE: $GAN_KEYSTORE holds several private key entries and none is 'metro-key'"
+  fi
+  alias=${keys%%$'\t'*}
+  fingerprint=${keys#*$'\t'}
+}
+
 # --- the source keystore: its private key entry, read before anything is written -------------
 
-keys=$(private_keys "$GAN_KEYSTORE" GAN_SOURCE_STOREPASS) ||
-  die "GAN_KEYSTORE: keytool cannot open $GAN_KEYSTORE with $password_source: $keys"
-[ -n "$keys" ] || die "GAN_KEYSTORE: $GAN_KEYSTORE holds no private key entry"
-if [ "$(printf '%s\n' "$keys" | wc -l)" -gt 1 ]; then
-  keys=$(printf '%s\n' "$keys" | awk -F '\t' '$1 == "metro-key"')
-  [ -n "$keys" ] || die "GAN_KEYSTORE: $GAN_KEYSTORE holds several private key entries and none is 'metro-key'"
-fi
-alias=${keys%%$'\t'*}
-fingerprint=${keys#*$'\t'}
+# (A keystore in the metro form was checked by the PKI that issued it.)
+if [ -z "$metro_format" ]; then source_private_key; fi
 
 # --- the CA, trusted for incoming (server) and outgoing (client) connections -------------------
 
@@ -124,7 +146,7 @@ for side in server client; do
   mkdir -p "$dir"
   pending=$dir/.ignition-stack-ca.crt.tmp
   printf '%s\n' "$ca_pem" >"$pending"
-  if [ -z "$ca_checked" ]; then
+  if [ -z "$ca_checked" ] && [ -z "$metro_format" ]; then
     output=$(kt -printcert -file "$pending") || die "GAN_CA_CERT: keytool cannot read $GAN_CA_CERT: $(keytool_error "$output")"
     ca_checked=1
   fi
@@ -135,6 +157,21 @@ for side in server client; do
 done
 
 # --- metro-keystore.pfx ------------------------------------------------------------------------
+
+if [ -n "$metro_format" ]; then
+  if cmp -s "$GAN_KEYSTORE" "$target"; then
+    log "metro-keystore.pfx up to date (the same bytes as $GAN_KEYSTORE)"
+    exit 0
+  fi
+  mkdir -p "$keystore_dir"
+  pending=$keystore_dir/.metro-keystore.pfx.tmp
+  (umask 077 && cp "$GAN_KEYSTORE" "$pending")
+  chmod 640 "$pending"
+  mv -f "$pending" "$target"
+  pending=""
+  log "installed metro-keystore.pfx: $GAN_KEYSTORE as issued by the stack PKI"
+  exit 0
+fi
 
 installed=""
 if [ -f "$target" ]; then

@@ -15,7 +15,7 @@ from emitter.diagnostics import Diagnostic, UsageError
 
 if TYPE_CHECKING:  # pydantic models: ``validate`` imports this module and needs neither
     from emitter.ir import Stack
-    from emitter.spec import KubernetesSpec
+    from emitter.spec import ComposeSpec, KubernetesSpec
     from emitter.validation import TargetValidator, ValidateOptions
 
 TARGET_NAMES = ("compose", "kubernetes")
@@ -27,12 +27,19 @@ class TargetOptions:
     """Target-specific settings from the stack file."""
 
     kubernetes: KubernetesSpec = field(default_factory=lambda: _kubernetes_spec())
+    compose: ComposeSpec = field(default_factory=lambda: _compose_spec())
 
 
 def _kubernetes_spec() -> KubernetesSpec:
     from emitter.spec import KubernetesSpec
 
     return KubernetesSpec()
+
+
+def _compose_spec() -> ComposeSpec:
+    from emitter.spec import ComposeSpec
+
+    return ComposeSpec()
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,27 @@
 
 Per gateway: a service with its own host port, named volume and networks; a one-shot
 ``<gateway>-bootstrap`` service (the Ignition image itself, as root) that seeds the volume and
-the node's redundancy.xml before the gateway starts; a healthcheck that turns healthy only once
-a backup has paired.
+the node's redundancy.xml before the gateway starts, and hands it the admin password readable
+by its uid only; a healthcheck that turns healthy only once a backup has paired. With SSL a
+one-shot PKI service issues each gateway's keystore into a volume of that gateway's own.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import posixpath
 from typing import Any
 
 from emitter import image
 from emitter.ir import Gateway, Stack
-from emitter.names import BOOTSTRAP_SUFFIX, CA_VOLUME, CERTIFICATES_VOLUME, PKI_SERVICE
+from emitter.names import (
+    ADMIN_PASSWORD_VOLUME,
+    BOOTSTRAP_SUFFIX,
+    CA_VOLUME,
+    PKI_SERVICE,
+    certificates_volume,
+)
+from emitter.spec import ComposeSpec
 from emitter.targets import Emission, TargetOptions
 from emitter.targets.compose.size import size_warnings
 from emitter.vocabulary import TransportName
@@ -27,11 +37,19 @@ COMPONENT_LABEL = "io.ignition-stack.component"
 GATEWAY_COMPONENT = "gateway"
 PKI_CA_MOUNT = "/pki/ca"
 CERTIFICATES_MOUNT = "/ignition-stack-certificates"
+# Where the PKI service mounts each gateway's certificates volume ("{gateway}": its name); the
+# script takes this layout from its environment. A bootstrap mounts only its own gateway's
+# volume, at CERTIFICATES_MOUNT (docs/security.md, "Compose hardening").
+ISSUED_GATEWAY_DIR = f"{CERTIFICATES_MOUNT}/{{gateway}}"
 # Relative to this directory: the project's git-ignored secrets/ two levels up (targets/compose/).
 SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin-password}"
-# Where the PKI service issues a gateway's files in the certificates volume; the gateway's
-# bootstrap mounts only that directory (docs/security.md, "Compose hardening").
-ISSUED_GATEWAYS_DIR = "gateways"
+# Compose hands a file secret over as a bind mount with the host file's owner and mode (and
+# ignores a secret's uid/gid/mode). So only the bootstraps mount it, as root, and copy it into
+# ADMIN_PASSWORD_VOLUME, owned by the gateway's uid with mode 0400; the gateways mount that
+# volume read-only where the image is told to read the password.
+ADMIN_PASSWORD_COPY_MOUNT = "/ignition-stack-admin-password"
+SECRET_MOUNT = f"/run/secrets/{SECRET}"
+LOOPBACK = "127.0.0.1"
 NO_NEW_PRIVILEGES = ["no-new-privileges:true"]
 # The bootstrap, as root, copies the image's data into the volume keeping owners and modes,
 # writes into a volume already owned by uid 2003 on later starts, and chowns it to 2003.
@@ -39,11 +57,10 @@ BOOTSTRAP_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
 
 
 def emit(stack: Stack, options: TargetOptions) -> Emission:
-    del options  # Compose has no target-specific options yet.
     scripts = set(image.gateway_scripts(stack))
     if _ssl(stack):
         scripts.add(image.PKI_SCRIPT)
-    files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack))}
+    files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack, options.compose))}
     files.update({f"scripts/{name}": image.script(name) for name in scripts})
     for gateway in stack.gateways:
         document = image.redundancy_xml(gateway)
@@ -69,15 +86,18 @@ def _header(stack: Stack) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compose_document(stack: Stack) -> dict[str, Any]:
+def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[str, Any]:
+    options = options or ComposeSpec()
     services: dict[str, Any] = {}
     volumes: dict[str, Any] = {}
     if _ssl(stack):
         services[PKI_SERVICE] = pki_service(stack)
-        volumes = {CA_VOLUME: {}, CERTIFICATES_VOLUME: {}}
+        volumes[CA_VOLUME] = {}
+        volumes.update({certificates_volume(gateway.name): {} for gateway in stack.gateways})
     for gateway in stack.gateways:
         services[gateway.name + BOOTSTRAP_SUFFIX] = bootstrap_service(stack, gateway)
-        services[gateway.name] = gateway_service(stack, gateway)
+        services[gateway.name] = gateway_service(stack, gateway, options)
+    volumes[ADMIN_PASSWORD_VOLUME] = {}
     volumes.update({gateway.volume: {} for gateway in stack.gateways})
     return {
         "name": stack.name,
@@ -108,22 +128,30 @@ def _script_mount(name: str) -> dict[str, Any]:
 
 def pki_service(stack: Stack) -> dict[str, Any]:
     """The stack CA and one keystore per gateway (``transport: ssl``). The CA lives in its own
-    volume that no other service mounts; the keystores and the CA certificate go to a second
-    volume the bootstrap services read. A later start only re-issues what is about to expire."""
+    volume that no other service mounts; each gateway's keystore and the CA certificate go to
+    that gateway's own certificates volume, which only its bootstrap reads. A later start only
+    re-issues what is about to expire."""
     return {
         "image": stack.image,
         "user": "root",
         "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.PKI_SCRIPT}"],
         "environment": {
             "PKI_CA_DIR": PKI_CA_MOUNT,
+            "PKI_GATEWAY_DIR": ISSUED_GATEWAY_DIR,
             # Each gateway's certificate names its Compose service, the host its peers dial.
             "PKI_GATEWAYS": " ".join(gateway.name for gateway in stack.gateways),
-            "PKI_ISSUED_DIR": CERTIFICATES_MOUNT,
             "PKI_STACK": stack.name,
         },
         "volumes": [
             {"type": "volume", "source": CA_VOLUME, "target": PKI_CA_MOUNT},
-            {"type": "volume", "source": CERTIFICATES_VOLUME, "target": CERTIFICATES_MOUNT},
+            *(
+                {
+                    "type": "volume",
+                    "source": certificates_volume(gateway.name),
+                    "target": ISSUED_GATEWAY_DIR.format(gateway=gateway.name),
+                }
+                for gateway in stack.gateways
+            ),
             _script_mount(image.PKI_SCRIPT),
         ],
         # Root only for volumes that Docker creates root-owned; it writes nothing it does not own.
@@ -138,25 +166,25 @@ def pki_service(stack: Stack) -> dict[str, Any]:
 def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     volumes: list[dict[str, Any]] = [
         {"type": "volume", "source": gateway.volume, "target": image.SEED_MOUNT},
+        {"type": "volume", "source": ADMIN_PASSWORD_VOLUME, "target": ADMIN_PASSWORD_COPY_MOUNT},
         *(_script_mount(name) for name in image.seed_scripts(stack)),
     ]
     certificates = None
     depends_on: dict[str, Any] = {}
     if _ssl(stack):
-        # The whole certificates volume, read-only: a volume subpath would confine a bootstrap
-        # to its own gateway's directory, but needs Docker Engine 26, and older engines (Debian
-        # 12's 20.10) silently mount the whole volume anyway (docs/security.md).
+        # This gateway's own certificates volume only: no other gateway's key is in it.
         volumes.append(
             {
                 "type": "volume",
-                "source": CERTIFICATES_VOLUME,
+                "source": certificates_volume(gateway.name),
                 "target": CERTIFICATES_MOUNT,
                 "read_only": True,
             }
         )
-        issued = f"{CERTIFICATES_MOUNT}/{ISSUED_GATEWAYS_DIR}/{gateway.name}"
         certificates = image.CertificateFiles(
-            ca_certificate=f"{issued}/ca.crt", keystore=f"{issued}/keystore.p12"
+            ca_certificate=f"{CERTIFICATES_MOUNT}/ca.crt",
+            keystore=f"{CERTIFICATES_MOUNT}/keystore.p12",
+            ready=True,
         )
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     volumes.extend(_redundancy_mount(gateway))
@@ -165,8 +193,17 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
         "user": "root",
         "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
-        "environment": image.seed_environment(_redundancy_file(gateway), certificates),
+        "environment": dict(
+            sorted(
+                {
+                    **image.seed_environment(_redundancy_file(gateway), certificates),
+                    "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
+                    "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
+                }.items()
+            )
+        ),
         "volumes": volumes,
+        "secrets": [SECRET],
         **({"depends_on": depends_on} if depends_on else {}),
         "cap_drop": ["ALL"],
         "cap_add": BOOTSTRAP_CAPABILITIES,
@@ -175,6 +212,25 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         "restart": "no",
         "labels": _labels(gateway, "bootstrap"),
     }
+
+
+def _admin_password_copy(directory: str) -> str:
+    """The copy of the admin password in ``directory`` (where ADMIN_PASSWORD_VOLUME is mounted),
+    under the file name the gateway reads."""
+    return f"{directory}/{posixpath.basename(image.ADMIN_PASSWORD_FILE)}"
+
+
+def _published_port(gateway: Gateway, stack: Stack, options: ComposeSpec) -> str:
+    """The gateway's HTTP port on the host. A plain stack is a demo whose Gateway Network link is
+    unauthenticated: it listens on loopback only unless the stack file says otherwise."""
+    address = options.publish_address
+    if address is None and stack.transport is TransportName.PLAIN:
+        address = LOOPBACK
+    mapping = f"{gateway.http_port}:{image.HTTP_PORT}"
+    if address is None:
+        return mapping
+    host = f"[{address}]" if ipaddress.ip_address(address).version == 6 else address
+    return f"{host}:{mapping}"
 
 
 def _redundancy_file(gateway: Gateway) -> str | None:
@@ -195,7 +251,7 @@ def _redundancy_mount(gateway: Gateway) -> list[dict[str, Any]]:
     ]
 
 
-def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
+def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dict[str, Any]:
     return {
         "image": stack.image,
         # As on Kubernetes: the image's own user, stated so the gateway never starts as root,
@@ -214,19 +270,27 @@ def gateway_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
                 }.items()
             )
         ),
-        "ports": [f"{gateway.http_port}:{image.HTTP_PORT}"],
+        "ports": [_published_port(gateway, stack, options)],
         "volumes": [
             {"type": "volume", "source": gateway.volume, "target": image.DATA_DIR},
+            {
+                "type": "volume",
+                "source": ADMIN_PASSWORD_VOLUME,
+                "target": posixpath.dirname(image.ADMIN_PASSWORD_FILE),
+                "read_only": True,
+            },
             *(_script_mount(name) for name in (*image.start_scripts(), image.HEALTH_SCRIPT)),
             *_redundancy_mount(gateway),
         ],
-        "secrets": [SECRET],
         "networks": list(gateway.networks),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
         },
         "healthcheck": {
             "test": ["CMD", *image.health_command()],
+            # Docker probes first one interval after the start, so this also bounds how soon
+            # `up --wait` returns; shorter costs more than it gains at scale (one `docker exec`
+            # per probe: at 5 s, 100 gateways saturate 2 CPUs; benchmarks/README.md).
             "interval": "10s",
             "timeout": "5s",
             "retries": 6,

@@ -13,9 +13,6 @@ __all__ = ["NAME", "emit"]
 
 from emitter.extras import require
 
-# Before anything imports the client's models: without the extra, say which one to install.
-require("kubernetes", "the Kubernetes target")
-
 
 def _import_models_without_the_client() -> None:
     """Let ``kubernetes.client.models`` import without running ``kubernetes/__init__.py``.
@@ -41,6 +38,9 @@ _import_models_without_the_client()
 def __getattr__(name: str) -> Any:
     if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # Before the emitter imports the client's models: without the extra, say which to install.
+    # (``validate`` imports only the validation package, which asks for what it needs itself.)
+    require("kubernetes", "the Kubernetes target")
     from emitter.targets.kubernetes import manifest
 
     return getattr(manifest, name)

@@ -1,31 +1,34 @@
 #!/bin/bash
-# Issues the Gateway Network certificates of a Compose stack: one stack CA, and per gateway a
-# PKCS12 keystore whose private key entry `metro-key` holds a certificate signed by that CA, so
-# that every gateway trusts every other one over SSL (port 8060) without an Approve click.
-# Runs as a one-shot service (as root) on every `up`, before the gateways' bootstrap steps,
-# which install the issued files with install-gateway-network-certificates.sh.
+# Issues the Gateway Network certificates of a Compose stack: one stack CA, and per gateway the
+# keystore Ignition reads as metro-keystore.pfx (PKCS12, password "metro", one private key entry
+# `metro-key` whose certificate the CA signed), so that every gateway trusts every other one over
+# SSL (port 8060) without an Approve click. Runs as a one-shot service (as root) on every `up`,
+# before the gateways' bootstrap steps, which install the issued files with
+# install-gateway-network-certificates.sh.
 #
-#   PKI_CA_DIR             private directory (its own volume, kept 0700) for the CA: ca.p12, its
-#                          random password (ca.password), ca.crt and one issue record per
-#                          gateway (issued/<name>); only this service ever mounts it
-#   PKI_ISSUED_DIR         receives ca.crt and, per gateway, gateways/<name>/keystore.p12 and a
-#                          copy of ca.crt (files 0644, directories 0755): each bootstrap step
-#                          mounts only its own gateways/<name>, read-only
-#   PKI_STACK              stack name; the CA is "CN=<stack> Gateway Network CA"
-#   PKI_GATEWAYS           whitespace-separated entries name=dns1,dns2,... (dns1 is the gateway's
-#                          own service name; a bare name means name=name)
-#   PKI_KEYSTORE_PASSWORD  password of the issued keystores (default metro, what Ignition expects)
-#   PKI_VALIDITY_DAYS      validity of a gateway certificate in days (default 825)
-#   PKI_RENEW_DAYS         re-issue a certificate this many days before it expires (default 30)
-#   PKI_JOBS               keystores issued in parallel (default: half the CPUs, at least 1)
-#   KEYTOOL                the keytool to run (default: keytool on PATH)
+#   PKI_CA_DIR          private directory (its own volume, kept 0700) for the CA: ca.p12, its
+#                       random password (ca.password), ca.crt and one issue record per gateway
+#                       (issued/<name>); only this service ever mounts it
+#   PKI_GATEWAY_DIR     where a gateway's files go: a path in which "{gateway}" stands for the
+#                       gateway's name (the Compose target mounts each gateway's own certificates
+#                       volume there, and only that gateway's bootstrap mounts it again). Each
+#                       receives keystore.p12 (0600) and ca.crt (0644)
+#   PKI_STACK           stack name; the CA is "CN=<stack> Gateway Network CA"
+#   PKI_GATEWAYS        whitespace-separated entries name=dns1,dns2,... (dns1 is the gateway's
+#                       own service name; a bare name means name=name)
+#   PKI_VALIDITY_DAYS   validity of a gateway certificate in days (default 825)
+#   PKI_RENEW_DAYS      re-issue a certificate this many days before it expires (default 30)
+#   PKI_TOOL            openssl or keytool (default: openssl when the image has it, else keytool)
+#   PKI_JOBS            keystores issued in parallel (default: the CPUs for openssl, half of them
+#                       for keytool, at least 1)
+#   OPENSSL, KEYTOOL    the openssl and keytool to run (default: the ones on PATH)
 #
 # First run: creates the CA (RSA 2048, CA:true, keyCertSign, 10 years). Every run: issues a
 # keystore (RSA 2048; SAN = the DNS names; digitalSignature, keyEncipherment; serverAuth,
 # clientAuth) for each gateway that has none, whose certificate expires within PKI_RENEW_DAYS,
-# or whose DNS names, keystore password or CA changed. Everything else is left byte for byte as
-# it was. The CA key and its password never leave PKI_CA_DIR. Uses only bash, coreutils,
-# sed/awk and keytool (no openssl: the Ignition image does not promise it).
+# or whose DNS names or CA changed. Everything else is left byte for byte as it was. The CA key
+# and its password never leave PKI_CA_DIR. Both tools write the same files: openssl needs a few
+# milliseconds per gateway, keytool (a JVM start per step, five steps) about two seconds.
 set -euo pipefail
 
 log() { printf 'gateway-network-pki: %s\n' "$*"; }
@@ -34,17 +37,30 @@ die() {
   exit 1
 }
 
-for variable in PKI_CA_DIR PKI_ISSUED_DIR PKI_STACK PKI_GATEWAYS; do
+for variable in PKI_CA_DIR PKI_GATEWAY_DIR PKI_STACK PKI_GATEWAYS; do
   [ -n "${!variable:-}" ] || die "$variable is not set"
 done
-export PKI_KEYSTORE_PASSWORD=${PKI_KEYSTORE_PASSWORD:-metro}
+# What Ignition opens metro-keystore.pfx with; the bootstrap copies the keystore as it is.
+export PKI_KEYSTORE_PASSWORD=metro
 validity_days=${PKI_VALIDITY_DAYS:-825}
 renew_days=${PKI_RENEW_DAYS:-30}
 ca_validity_days=3650
-# A keytool JVM keeps about two CPUs busy, so more jobs than half the CPUs only slow things down.
-cpus=$(nproc 2>/dev/null || echo 2)
-parallel=${PKI_JOBS:-$((cpus > 3 ? cpus / 2 : 1))}
+openssl=${OPENSSL:-openssl}
 keytool=${KEYTOOL:-keytool}
+tool=${PKI_TOOL:-}
+if [ -z "$tool" ]; then
+  if command -v "$openssl" >/dev/null 2>&1; then tool=openssl; else tool=keytool; fi
+fi
+cpus=$(nproc 2>/dev/null || echo 2)
+case "$tool" in
+  openssl) default_jobs=$cpus ;;
+  # A keytool JVM keeps about two CPUs busy, so more jobs than half the CPUs only slow it down.
+  keytool) default_jobs=$((cpus > 3 ? cpus / 2 : 1)) ;;
+  *) die "PKI_TOOL must be openssl or keytool, not '$tool'" ;;
+esac
+parallel=${PKI_JOBS:-$default_jobs}
+# Written into every issue record: a keystore issued in another form is issued again.
+keystore_format=metro-pkcs12-1
 
 # keytool starts a JVM per call: a client-compiler-only, serial-GC JVM starts about twice as
 # fast; English output keeps it parseable whatever the image's locale.
@@ -56,14 +72,17 @@ jvm_options=(-J-XX:+IgnoreUnrecognizedVMOptions -J-XX:TieredStopAtLevel=1 -J-XX:
 # characters, but works on an existing one; Ignition's keystore password "metro" has 5.
 empty_metro_keystore='MGUCAQMwEQYJKoZIhvcNAQcBoAQEAjAAME0wMTANBglghkgBZQMEAgEFAAQgU4KaLpjxPTbL9oSz8bKUP5zbdaKLddZ2amaZgZY/4UgEFOyYWPyx+psa5uoBrd6OjeRcgTaoAgInEA=='
 
-# Run keytool quietly (it never prompts: stdin is empty); on failure show what it said.
-kt() {
-  local output
-  if ! output=$("$keytool" "${jvm_options[@]}" "$@" </dev/null 2>&1); then
-    printf 'gateway-network-pki: error: keytool %s failed: %s\n' "$1" "$output" >&2
+# Run a tool quietly (stdin is empty, so it never prompts); on failure show what it said.
+quietly() {
+  local name=$1 output
+  shift
+  if ! output=$("$@" </dev/null 2>&1); then
+    printf 'gateway-network-pki: error: %s failed: %s\n' "$name" "$output" >&2
     return 1
   fi
 }
+kt() { quietly "keytool $1" "$keytool" "${jvm_options[@]}" "$@"; }
+ossl() { quietly "openssl $1" "$openssl" "$@"; }
 
 sha256() { sha256sum | cut -d ' ' -f 1; }
 
@@ -73,18 +92,32 @@ ensure_dir() {
   [ "$(stat -c %a "$1")" = "$2" ] || chmod "$2" "$1"
 }
 
+# Replace file $2 by file $1 with mode $3 (atomically: a rename within $2's directory).
+publish() {
+  local pending
+  pending=$(dirname "$2")/.$(basename "$2").tmp
+  cp "$1" "$pending"
+  chmod "$3" "$pending"
+  mv -f "$pending" "$2"
+}
+
 # --- checks ------------------------------------------------------------------------------------
 
-command -v "$keytool" >/dev/null 2>&1 || die "keytool not found (put it on PATH or set KEYTOOL)"
+if [ "$tool" = openssl ]; then
+  command -v "$openssl" >/dev/null 2>&1 || die "openssl not found (put it on PATH, set OPENSSL, or set PKI_TOOL=keytool)"
+else
+  command -v "$keytool" >/dev/null 2>&1 || die "keytool not found (put it on PATH or set KEYTOOL)"
+fi
 [[ $validity_days =~ ^[1-9][0-9]*$ ]] || die "PKI_VALIDITY_DAYS must be a positive number of days, not '$validity_days'"
 [[ $parallel =~ ^[1-9][0-9]*$ ]] || die "PKI_JOBS must be a positive number, not '$parallel'"
 [[ $renew_days =~ ^[0-9]+$ ]] || die "PKI_RENEW_DAYS must be a number of days, not '$renew_days'"
 ((renew_days < validity_days)) || die "PKI_RENEW_DAYS ($renew_days) must be less than PKI_VALIDITY_DAYS ($validity_days)"
-if [ "$PKI_KEYSTORE_PASSWORD" != metro ] && [ "${#PKI_KEYSTORE_PASSWORD}" -lt 6 ]; then
-  die "PKI_KEYSTORE_PASSWORD must be 'metro' or at least 6 characters (keytool cannot create keystores with shorter passwords)"
-fi
 stack_pattern='^[A-Za-z0-9][A-Za-z0-9._ -]*$'
 [[ $PKI_STACK =~ $stack_pattern ]] || die "PKI_STACK '$PKI_STACK' may hold only letters, digits, '.', '_', '-' and spaces"
+case "$PKI_GATEWAY_DIR" in
+  /*"{gateway}"*) ;;
+  *) die "PKI_GATEWAY_DIR must be an absolute path with {gateway} in it, not '$PKI_GATEWAY_DIR'" ;;
+esac
 
 label='[a-z0-9]([-a-z0-9]*[a-z0-9])?'
 name_pattern="^$label\$"
@@ -115,14 +148,17 @@ for entry in "${entries[@]}"; do
   dns_of[$name]=$dns
 done
 
+# The directory of gateway $1's files.
+gateway_dir() { printf '%s\n' "${PKI_GATEWAY_DIR//\{gateway\}/$1}"; }
+
 ca_dir=$(realpath -m "$PKI_CA_DIR")
-issued_dir=$(realpath -m "$PKI_ISSUED_DIR")
+# Everything below the fixed part of PKI_GATEWAY_DIR may be published to a bootstrap.
+published_root=$(realpath -m "${PKI_GATEWAY_DIR%%\{gateway\}*}")
 case "$ca_dir/" in
-  "$issued_dir"/*) die "PKI_CA_DIR ($ca_dir) must not be PKI_ISSUED_DIR or inside it: the CA key would be published" ;;
+  "$published_root"/*) die "PKI_CA_DIR ($ca_dir) must not be inside $published_root, where PKI_GATEWAY_DIR publishes the gateways' files: the CA key would be published" ;;
 esac
 umask 077
 ensure_dir "$ca_dir" 700
-ensure_dir "$issued_dir" 755
 
 ca_keystore=$ca_dir/ca.p12
 ca_password_file=$ca_dir/ca.password
@@ -135,6 +171,121 @@ cleanup() {
   if [ -n "$work" ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
+# A scratch directory inside the private CA directory, made when first needed (a run that
+# changes nothing touches nothing).
+ensure_work() {
+  if [ -z "$work" ]; then work=$(mktemp -d "$ca_dir/.work.XXXXXX"); fi
+}
+
+# --- openssl -----------------------------------------------------------------------------------
+
+# The extensions of the CA and of each gateway's certificate (the same ones keytool writes).
+openssl_config() {
+  cat <<EOF
+[req]
+distinguished_name = dn
+[dn]
+[ca]
+basicConstraints = critical,CA:true,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[gateway]
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth,clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+}
+
+# A PKCS12 file $4 holding key $1 and certificate $2 under alias $3, protected by password
+# source $5 (openssl's -passout syntax); the key is read with password source $6 (empty: it is
+# not encrypted), and certificate $7 (optional) is added to the chain. PBES2 with AES-256 and an
+# HMAC-SHA256 MAC whatever the openssl version's defaults: what Java 17 opens.
+openssl_pkcs12() {
+  local arguments=(-export -inkey "$1" -in "$2" -name "$3" -out "$4" -passout "$5"
+    -keypbe AES-256-CBC -certpbe AES-256-CBC -macalg sha256)
+  if [ -n "${6:-}" ]; then arguments+=(-passin "$6"); fi
+  if [ -n "${7:-}" ]; then arguments+=(-certfile "$7"); fi
+  ossl pkcs12 "${arguments[@]}"
+}
+
+openssl_create_ca() {
+  openssl_config >"$work/openssl.cnf"
+  ossl req -x509 -new -newkey rsa:2048 -sha256 -days "$ca_validity_days" \
+    -subj "/CN=$PKI_STACK Gateway Network CA" -config "$work/openssl.cnf" -extensions ca \
+    -passout env:PKI_CA_PASSWORD -keyout "$work/ca.key" -out "$work/ca.crt"
+  openssl_pkcs12 "$work/ca.key" "$work/ca.crt" ca "$pending" env:PKI_CA_PASSWORD \
+    env:PKI_CA_PASSWORD
+  rm -f "$work/ca.key" "$work/ca.crt"
+}
+
+# The CA key, still encrypted with the CA password, for signing in this run.
+openssl_prepare() {
+  openssl_config >"$work/openssl.cnf"
+  ossl pkcs12 -in "$ca_keystore" -nocerts -passin env:PKI_CA_PASSWORD \
+    -passout env:PKI_CA_PASSWORD -out "$work/ca.key"
+}
+
+# Gateway $1's keystore $3 for DNS names $2.
+openssl_issue() {
+  local name=$1 dns=$2 keystore=$3 serial
+  local key=$work/$name.key csr=$work/$name.csr certificate=$work/$name.crt
+  local extensions=$work/$name.cnf
+  {
+    openssl_config | sed -n '/^\[gateway\]/,$p'
+    echo "subjectAltName = DNS:${dns//,/,DNS:}"
+  } >"$extensions"
+  ossl req -new -newkey rsa:2048 -nodes -subj "/CN=${dns%%,*}" -config "$work/openssl.cnf" \
+    -keyout "$key" -out "$csr"
+  serial=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  ossl x509 -req -in "$csr" -CA "$ca_cert" -CAkey "$work/ca.key" \
+    -passin env:PKI_CA_PASSWORD -set_serial "0x$serial" -sha256 -days "$validity_days" \
+    -extfile "$extensions" -extensions gateway -out "$certificate"
+  openssl_pkcs12 "$key" "$certificate" metro-key "$keystore" env:PKI_KEYSTORE_PASSWORD "" \
+    "$ca_cert"
+  rm -f "$key" "$csr" "$certificate" "$extensions"
+}
+
+# --- keytool -----------------------------------------------------------------------------------
+
+keytool_create_ca() {
+  kt -genkeypair -alias ca -keyalg RSA -keysize 2048 -sigalg SHA256withRSA \
+    -validity "$ca_validity_days" -dname "CN=$PKI_STACK Gateway Network CA" \
+    -ext BC:c=ca:true,pathlen:0 -ext KU:c=keyCertSign,cRLSign \
+    -keystore "$pending" -storetype PKCS12 -storepass:env PKI_CA_PASSWORD
+}
+
+# A keystore holding only the CA as a trusted certificate, so that keytool accepts the signed
+# reply: each gateway starts from a copy of it.
+keytool_prepare() {
+  printf '%s' "$empty_metro_keystore" | base64 -d >"$work/base.p12"
+  kt -importcert -noprompt -alias ignition-stack-ca -file "$ca_cert" \
+    -keystore "$work/base.p12" -storetype PKCS12 -storepass:env PKI_KEYSTORE_PASSWORD
+}
+
+keytool_issue() {
+  local name=$1 dns=$2 keystore=$3 csr=$work/$1.csr reply=$work/$1.crt
+  local store=(-keystore "$keystore" -storetype PKCS12 -storepass:env PKI_KEYSTORE_PASSWORD)
+  cp "$work/base.p12" "$keystore"
+  kt -genkeypair -alias metro-key -keyalg RSA -keysize 2048 -sigalg SHA256withRSA \
+    -dname "CN=${dns%%,*}" "${store[@]}"
+  kt -certreq -alias metro-key "${store[@]}" -file "$csr"
+  kt -gencert -alias ca -keystore "$ca_keystore" -storepass:env PKI_CA_PASSWORD \
+    -infile "$csr" -outfile "$reply" -rfc -sigalg SHA256withRSA -validity "$validity_days" \
+    -ext "SAN=dns:${dns//,/,dns:}" -ext KU:c=digitalSignature,keyEncipherment \
+    -ext EKU=serverAuth,clientAuth
+  kt -importcert -alias metro-key -file "$reply" "${store[@]}"
+  # Only metro-key stays: the gateways trust the CA from their trust folders.
+  kt -delete -alias ignition-stack-ca "${store[@]}"
+  rm -f "$csr" "$reply"
+}
+
+# The CA password, for the tools (in this process's environment only: never on a command line).
+read_ca_password() {
+  IFS= read -r PKI_CA_PASSWORD <"$ca_password_file" || true
+  [ -n "$PKI_CA_PASSWORD" ] || die "the CA password file $ca_password_file is empty"
+  export PKI_CA_PASSWORD
+}
 
 # --- the CA ------------------------------------------------------------------------------------
 
@@ -150,50 +301,47 @@ if [ ! -f "$ca_keystore" ]; then
   fi
   pending=$ca_dir/.ca.p12.tmp
   rm -f "$pending"
-  kt -genkeypair -alias ca -keyalg RSA -keysize 2048 -sigalg SHA256withRSA \
-    -validity "$ca_validity_days" -dname "CN=$PKI_STACK Gateway Network CA" \
-    -ext BC:c=ca:true,pathlen:0 -ext KU:c=keyCertSign,cRLSign \
-    -keystore "$pending" -storetype PKCS12 -storepass:file "$ca_password_file"
+  read_ca_password
+  ensure_work
+  "${tool}_create_ca"
   chmod 600 "$pending"
   mv -f "$pending" "$ca_keystore"
   pending=""
   rm -f "$ca_cert"
-  log "created the CA 'CN=$PKI_STACK Gateway Network CA' ($ca_keystore, valid $ca_validity_days days)"
+  log "created the CA 'CN=$PKI_STACK Gateway Network CA' ($ca_keystore, valid $ca_validity_days days, $tool)"
 fi
 [ -f "$ca_password_file" ] || die "$ca_keystore exists but its password file $ca_password_file is missing: restore it, or delete $ca_keystore to start a new CA (every gateway then gets a new keystore)"
+read_ca_password
 if [ ! -f "$ca_cert" ]; then
-  rm -f "$ca_cert.tmp"
-  kt -exportcert -rfc -alias ca -keystore "$ca_keystore" -storepass:file "$ca_password_file" -file "$ca_cert.tmp"
-  chmod 644 "$ca_cert.tmp"
-  mv -f "$ca_cert.tmp" "$ca_cert"
+  ensure_work
+  if [ "$tool" = openssl ]; then
+    ossl pkcs12 -in "$ca_keystore" -nokeys -clcerts -passin env:PKI_CA_PASSWORD -out "$work/ca.pem"
+    awk '/^-----BEGIN CERTIFICATE-----$/ { inside = 1 } inside { print } /^-----END CERTIFICATE-----$/ { inside = 0 }' \
+      "$work/ca.pem" >"$work/ca.crt"
+  else
+    kt -exportcert -rfc -alias ca -keystore "$ca_keystore" -storepass:env PKI_CA_PASSWORD -file "$work/ca.crt"
+  fi
+  publish "$work/ca.crt" "$ca_cert" 644
   log "exported the CA certificate to $ca_cert"
 fi
 grep -q -- '-----BEGIN CERTIFICATE-----' "$ca_cert" || die "$ca_cert is not a PEM certificate; delete it to export it again"
 
-if ! cmp -s "$ca_cert" "$issued_dir/ca.crt"; then
-  cp "$ca_cert" "$issued_dir/.ca.crt.tmp"
-  chmod 644 "$issued_dir/.ca.crt.tmp"
-  mv -f "$issued_dir/.ca.crt.tmp" "$issued_dir/ca.crt"
-  log "published ca.crt to $issued_dir"
-fi
-[ "$(stat -c %a "$issued_dir/ca.crt")" = 644 ] || chmod 644 "$issued_dir/ca.crt"
-
 # --- the gateways ------------------------------------------------------------------------------
 
 ca_sum=$(sha256 <"$ca_cert")
-password_sum=$(printf '%s' "$PKI_KEYSTORE_PASSWORD" | sha256)
 now=$(date +%s)
 
 # Why gateway $1 (DNS names $2) needs a new keystore; prints nothing when it does not.
 reissue_reason() {
-  local name=$1 dns=$2 record="$records/$1" keystore="$issued_dir/gateways/$1/keystore.p12"
+  local name=$1 dns=$2 record="$records/$1" keystore
   local not_after
+  keystore=$(gateway_dir "$name")/keystore.p12
   if [ ! -f "$keystore" ]; then echo "no keystore yet"; return 0; fi
   if [ ! -f "$record" ]; then echo "no issue record for the existing keystore"; return 0; fi
   field() { sed -n "s/^$1=//p" "$record" | head -n 1; }
+  if [ "$(field format)" != "$keystore_format" ]; then echo "issued in an older form"; return 0; fi
   if [ "$(field dns)" != "$dns" ]; then echo "DNS names changed from $(field dns)"; return 0; fi
   if [ "$(field ca)" != "$ca_sum" ]; then echo "the CA changed"; return 0; fi
-  if [ "$(field password)" != "$password_sum" ]; then echo "the keystore password changed"; return 0; fi
   if [ "$(field keystore)" != "$(sha256 <"$keystore")" ]; then echo "keystore.p12 was modified"; return 0; fi
   not_after=$(field not_after)
   if ! [[ $not_after =~ ^[0-9]+$ ]]; then echo "unreadable issue record"; return 0; fi
@@ -201,58 +349,29 @@ reissue_reason() {
   return 0
 }
 
-# A scratch directory inside the private CA directory, and in it a keystore holding only the
-# CA as a trusted certificate (so keytool accepts the signed reply): each gateway starts from
-# a copy of it.
-prepare_work() {
-  work=$(mktemp -d "$ca_dir/.work.XXXXXX")
-  if [ "$PKI_KEYSTORE_PASSWORD" = metro ]; then
-    printf '%s' "$empty_metro_keystore" | base64 -d >"$work/base.p12"
-  fi
-  kt -importcert -noprompt -alias ignition-stack-ca -file "$ca_cert" \
-    -keystore "$work/base.p12" -storetype PKCS12 -storepass:env PKI_KEYSTORE_PASSWORD
-}
-
 # Issue gateway $1's keystore for DNS names $2 (because $3). Runs as a background job.
 issue() {
-  local name=$1 dns=$2 reason=$3
-  local keystore=$work/$name.p12 csr=$work/$name.csr reply=$work/$name.crt
-  local dir=$issued_dir/gateways/$name not_after record_tmp
-  trap 'rm -f "$pending"' EXIT
-  cp "$work/base.p12" "$keystore"
-  kt -genkeypair -alias metro-key -keyalg RSA -keysize 2048 -sigalg SHA256withRSA \
-    -dname "CN=${dns%%,*}" -keystore "$keystore" -storetype PKCS12 \
-    -storepass:env PKI_KEYSTORE_PASSWORD
-  kt -certreq -alias metro-key -keystore "$keystore" -storetype PKCS12 \
-    -storepass:env PKI_KEYSTORE_PASSWORD -file "$csr"
+  local name=$1 dns=$2 reason=$3 keystore=$work/$1.p12 dir not_after record_tmp
+  dir=$(gateway_dir "$name")
   # Recorded before signing, so it is never later than the certificate's real notAfter.
   not_after=$(($(date +%s) + validity_days * 86400))
-  kt -gencert -alias ca -keystore "$ca_keystore" -storepass:file "$ca_password_file" \
-    -infile "$csr" -outfile "$reply" -rfc -sigalg SHA256withRSA -validity "$validity_days" \
-    -ext "SAN=dns:${dns//,/,dns:}" -ext KU:c=digitalSignature,keyEncipherment \
-    -ext EKU=serverAuth,clientAuth
-  kt -importcert -alias metro-key -file "$reply" -keystore "$keystore" -storetype PKCS12 \
-    -storepass:env PKI_KEYSTORE_PASSWORD
+  "${tool}_issue" "$name" "$dns" "$keystore"
   ensure_dir "$dir" 755
-  pending=$dir/.keystore.p12.tmp
-  cp "$keystore" "$pending"
-  chmod 644 "$pending"
-  mv -f "$pending" "$dir/keystore.p12"
-  pending=""
-  rm -f "$keystore" "$csr" "$reply"
+  publish "$keystore" "$dir/keystore.p12" 600
+  rm -f "$keystore"
   record_tmp=$records/.$name.tmp
   {
+    echo "format=$keystore_format"
     echo "dns=$dns"
     echo "not_after=$not_after"
     echo "ca=$ca_sum"
-    echo "password=$password_sum"
     echo "keystore=$(sha256 <"$dir/keystore.p12")"
   } >"$record_tmp"
   mv -f "$record_tmp" "$records/$name"
-  log "$name: issued gateways/$name/keystore.p12 for $dns, valid $validity_days days ($reason)"
+  log "$name: issued keystore.p12 for $dns, valid $validity_days days ($reason)"
 }
 
-# Up to PKI_JOBS gateways are issued at once (each keytool call is a JVM start).
+# Up to PKI_JOBS gateways are issued at once.
 job_pids=()
 job_names=()
 failed=()
@@ -264,6 +383,8 @@ wait_for_jobs() {
   job_pids=()
   job_names=()
 }
+prepared=""
+issued=0
 for name in "${names[@]}"; do
   dns=${dns_of[$name]}
   reason=$(reissue_reason "$name" "$dns")
@@ -272,14 +393,16 @@ for name in "${names[@]}"; do
     log "$name: keystore up to date (valid until $(date -u -d "@$expiry" +%Y-%m-%d))"
     continue
   fi
-  if [ -z "$work" ]; then
-    prepare_work
-    ensure_dir "$issued_dir/gateways" 755
+  if [ -z "$prepared" ]; then
+    ensure_work
+    "${tool}_prepare"
     ensure_dir "$records" 700
+    prepared=1
   fi
   issue "$name" "$dns" "$reason" &
   job_pids+=("$!")
   job_names+=("$name")
+  issued=$((issued + 1))
   [ "${#job_pids[@]}" -lt "$parallel" ] || wait_for_jobs
 done
 wait_for_jobs
@@ -288,20 +411,11 @@ wait_for_jobs
 # Each gateway's directory carries the CA certificate too, so that its bootstrap needs nothing
 # outside it (and never sees another gateway's keystore).
 for name in "${names[@]}"; do
-  dir=$issued_dir/gateways/$name
+  dir=$(gateway_dir "$name")
   if ! cmp -s "$ca_cert" "$dir/ca.crt"; then
-    cp "$ca_cert" "$dir/.ca.crt.tmp"
-    chmod 644 "$dir/.ca.crt.tmp"
-    mv -f "$dir/.ca.crt.tmp" "$dir/ca.crt"
-    log "$name: published ca.crt to gateways/$name"
+    ensure_dir "$dir" 755
+    publish "$ca_cert" "$dir/ca.crt" 644
+    log "$name: published ca.crt"
   fi
 done
-
-if [ -d "$issued_dir/gateways" ]; then
-  for dir in "$issued_dir"/gateways/*/; do
-    [ -d "$dir" ] || continue
-    name=$(basename "$dir")
-    [ -n "${dns_of[$name]+set}" ] || log "$name: not in PKI_GATEWAYS; its keystore is left in place"
-  done
-fi
-log "done"
+log "done ($issued keystore(s) issued with $tool)"
