@@ -74,6 +74,8 @@ def test_the_workflow_steps_pass_with_the_tool_built_from_this_checkout(
             ),
         ),
     ):
+        if parent == "all":  # the Kubernetes target needs the extra
+            spec = f"ignition-stack-emitter[kubernetes] @ {wheelhouse.wheel.resolve().as_uri()}"
         project = create(cli, tmp_path / parent, *args, "--tool-spec", spec)
         assert yaml.safe_load((project / "stack.yaml").read_text())["tool"] == spec
         workflow = load_workflow(project)
@@ -85,11 +87,9 @@ def test_the_workflow_steps_pass_with_the_tool_built_from_this_checkout(
         failed = [run for run in runs if run.exit_code != 0]
         assert not failed, f"{parent}: step {failed[0].name!r} failed:\n{failed[0].output}"
         ran = [run.name for run in runs]
-        assert ran[:3] == [
-            "Install ignition-stack",
-            "Generated files match stack.yaml",
-            "Schema-check the generated files",
-        ], ran
+        assert ran[:2] == ["Install ignition-stack", "Generated files match stack.yaml"], ran
+        # Last, once the tools a Kubernetes project's check needs are installed.
+        assert ran[-1].startswith("Schema-check the generated files"), ran
         drift_gate = runs[1].output
         assert "POST-SETUP.md" in drift_gate and "is up to date" in drift_gate
         if parent == "compose":

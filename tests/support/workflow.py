@@ -68,14 +68,24 @@ def build_wheelhouse(directory: Path) -> Wheelhouse:
     wheel = next(directory.glob("ignition_stack_emitter-*.whl"))
     requirements = _requires(wheel)
     key = hashlib.sha256(
-        "\n".join([sys.version.split()[0], sys.platform, *requirements]).encode()
+        "\n".join(
+            [sys.version.split()[0], sys.platform, "extra:kubernetes", *requirements]
+        ).encode()
     ).hexdigest()[:16]
     dependencies = CACHE / f"wheelhouse-{key}"
     if not dependencies.is_dir():
         partial = CACHE / f".wheelhouse-{key}-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        fetched = _pip("download", "--quiet", "--only-binary=:all:", "--dest", partial, wheel)
+        fetched = _pip(
+            "download",
+            "--quiet",
+            "--only-binary=:all:",
+            "--dest",
+            partial,
+            # With the extra: a project with the Kubernetes target installs it.
+            f"ignition-stack-emitter[kubernetes] @ {Path(wheel).resolve().as_uri()}",
+        )
         if fetched.returncode != 0:
             shutil.rmtree(partial, ignore_errors=True)
             missing_tool(
