@@ -395,22 +395,28 @@ def _check(
             f"{layout.root}: leftovers of an interrupted emit (the next `ignition-stack "
             f"emit` removes them): {', '.join(inspection.recovery.leftovers)}"
         )
-    for name, emission in emissions.items():
-        directory = layout.directory(name)
-        drift = inspection.drifts[layout.subdirectories[name]]
-        if not drift.clean:
-            drifted = True
-            notes = _change_notes(name, drift.before, emission.files)
-            print(_drift_report(name, directory, drift, full_diff, notes))
-        else:
-            print(f"{name}: {directory} is up to date")
+    # (label, its directory, what "up to date" names, its drift, what to tell a reviewer): each
+    # target, then POST-SETUP.md.
+    reports = [
+        (
+            name,
+            layout.directory(name),
+            layout.directory(name),
+            drift := inspection.drifts[layout.subdirectories[name]],
+            _change_notes(name, drift.before, emission.files) if not drift.clean else [],
+        )
+        for name, emission in emissions.items()
+    ]
     if layout.project:
-        drift = inspection.drifts[""]
-        if not drift.clean:
-            drifted = True
-            print(_drift_report(POST_SETUP, layout.root, drift, full_diff, []))
+        reports.append(
+            (POST_SETUP, layout.root, layout.root / POST_SETUP, inspection.drifts[""], [])
+        )
+    for label, directory, shown, drift, notes in reports:
+        if drift.clean:
+            print(f"{label}: {shown} is up to date")
         else:
-            print(f"{POST_SETUP}: {layout.root / POST_SETUP} is up to date")
+            drifted = True
+            print(_drift_report(label, directory, drift, full_diff, notes))
     if drifted:
         raise DriftFound()
 
