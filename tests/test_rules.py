@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from emitter import rules
+from emitter.ir import Gateway
 from emitter.pipeline import prepare
 from emitter.spec import StackSpec, dump_stack
 
@@ -482,12 +484,71 @@ def test_misnamed_replica_is_IS116(cli: Cli, tmp_path: Path) -> None:
     )
 
 
-def test_replicas_that_differ_are_IS116(cli: Cli, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("memory_mb", 4096), ("networks", ["gateways", "elsewhere"]), ("connections", [])],
+)
+def test_replicas_that_differ_are_IS116(
+    cli: Cli, tmp_path: Path, field: str, value: object
+) -> None:
     data = explicit("scale-out", frontends=2)
-    gateway(data, "frontend-1")["memory_mb"] = 4096
+    gateway(data, "frontend-1")[field] = value
     assert_diagnostic(
-        run_stack(cli, tmp_path, data), "IS116", "gateways[1].memory_mb", "are identical"
+        run_stack(cli, tmp_path, data),
+        "IS116",
+        f"gateways[1].{field}",
+        f"{field} of 'frontend-1' differs from 'frontend-0'",
+        "are identical",
+        f"give every frontend the same {field}",
     )
+
+
+def test_replicas_may_differ_in_port_and_volume(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("hub-and-spoke")
+    gateway(data, "spoke-1")["http_port"] = 9999
+    gateway(data, "spoke-1")["volume"] = "elsewhere"
+    result = run_stack(cli, tmp_path, data)
+    assert result.exit_code == 0, result.stderr
+    assert "IS116" not in result.stderr
+
+
+class GatewayOfALaterRelease(Gateway):
+    """The IR with a per-gateway key added after the tier rule was written."""
+
+    timezone: str = "UTC"
+
+
+def test_a_field_new_to_the_ir_must_agree_across_a_replicated_tier() -> None:
+    """The tier rule lists what may differ, so a key nobody told it about is checked."""
+    resolved = prepare(StackSpec(name="plant", architecture="hub-and-spoke", accept_eula=True))  # type: ignore[arg-type]
+    zones = {"spoke-1": "Europe/Paris"}
+    stack = resolved.stack.model_copy(
+        update={
+            "gateways": tuple(
+                GatewayOfALaterRelease(
+                    **gateway.model_dump(), timezone=zones.get(gateway.name, "UTC")
+                )
+                for gateway in resolved.stack.gateways
+            )
+        }
+    )
+    found = [d for d in rules.check(resolved.explicit, stack) if d.code == "IS116"]
+    assert [(d.path, d.message) for d in found] == [
+        (
+            "gateways[2].timezone",
+            "timezone of 'spoke-1' differs from 'spoke-0'; the gateways of replicated tier "
+            "'spoke' are identical",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "may_differ", [rules.TIER_MEMBERS_MAY_DIFFER, rules.PAIR_NODES_MAY_DIFFER], ids=["tier", "pair"]
+)
+def test_what_may_differ_names_only_gateway_fields(may_differ: frozenset[str]) -> None:
+    """A name that is no IR field exempts nothing: a misspelling, or a field renamed since,
+    would leave the real field checked by mistake."""
+    assert may_differ <= set(Gateway.model_fields), may_differ - set(Gateway.model_fields)
 
 
 def test_unknown_role_is_IS117(cli: Cli, tmp_path: Path) -> None:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 import yaml
 
 KEY_DOWN = "\x1b[B"
 ENTER = "\r"
+# Every question the wizard can ask, as it starts.
+QUESTIONS = (
+    "Architecture for",
+    "How many",
+    "redundant master/backup",
+    "Which role runs the Edge",
+    "Gateway Network transport",
+    "What should it generate",
+)
 
 
 def spawn(tmp_path: Path, *flags: str) -> pexpect.spawn:
@@ -116,15 +127,84 @@ def test_flags_are_answers_the_wizard_does_not_ask_again(tmp_path: Path) -> None
     assert stack["transport"] == "plain" and stack["edge_role"] == "spoke"
 
 
-def test_a_bad_flag_is_the_same_exit_2_through_the_wizard(tmp_path: Path) -> None:
-    wizard = spawn(tmp_path, "--edge-role", "bogus", "--target", "k8s")
+def test_flags_answer_all_but_the_architecture_and_show_in_the_summary(tmp_path: Path) -> None:
+    flags = ("--redundant", "none", "--edge-role", "none", "--transport", "ssl")
+    wizard = spawn(tmp_path, *flags, "--target", "compose")
     wizard.expect("Architecture for demo3")
-    wizard.send(ENTER)  # basic: it has no role `bogus`
+    wizard.send(KEY_DOWN + KEY_DOWN + ENTER)  # hub-and-spoke: no flag counts its spokes
+    wizard.expect(r"How many spoke gateways \(spokes\)")
+    wizard.send(ENTER)  # the default: 3
+    # (An answered question is printed again with its answer: look only for the others.)
+    unasked = [
+        question for question in QUESTIONS if question not in ("Architecture for", "How many")
+    ]
+    index = wizard.expect([*unasked, "Summary of demo3"])
+    assert index == len(unasked), "the flags answered every other question"
+    wizard.expect(r"gateways +hub, spoke-0..spoke-2")
+    wizard.expect(r"Edge edition +none")
+    wizard.expect(r"transport +ssl \(Gateway Network port 8060\)")
+    wizard.expect(r"targets +compose")
+    wizard.expect("Write the project to")
+    wizard.send("y")
     output = finish(wizard)
+    assert wizard.exitstatus == 0, output
+    stack = stack_of(tmp_path)
+    assert stack["architecture"] == "hub-and-spoke" and stack["spokes"] == 3
+    assert stack["edge_role"] == "none" and stack["redundant"] is None
+    assert stack["transport"] == "ssl" and stack["targets"] == ["compose"]
+
+
+def run_without_terminal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "emitter", "create", "demo3", *args, "-o", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "architecture", "diagnostic"),
+    [
+        (("--edge-role", "bogus"), "basic", "error IS108 --edge-role:"),
+        (("--redundant", "bogus", "--target", "k8s"), "basic", "error IS102 --redundant:"),
+        (("--redundant", "spoke"), "hub-and-spoke", "error IS101 --redundant:"),
+        (("--redundant", "bogus", "--frontends", "2"), "scale-out", "error IS102 --redundant:"),
+    ],
+)
+def test_a_bad_flag_is_the_same_diagnostic_and_exit_2_on_every_path(
+    tmp_path: Path, flags: tuple[str, ...], architecture: str, diagnostic: str
+) -> None:
+    # Issue: the same bad --edge-role was exit 2 with --arch but exit 1 through the wizard.
+    wizard = spawn(tmp_path, *flags)
+    index = wizard.expect([*QUESTIONS, pexpect.EOF])
+    output = str(wizard.before)
+    wizard.close()
+    assert index == len(QUESTIONS), f"refused before any question, got {output}"
     assert wizard.exitstatus == 2, output
-    assert "error IS108 --edge-role:" in output
-    assert "redundant master/backup" not in output, "stopped before the next question"
+    assert diagnostic in output
+    stack_file = tmp_path / "stack.yaml"
+    stack_file.write_text(f"name: demo3\narchitecture: {architecture}\naccept_eula: true\n")
+    for path in ((), ("--arch", architecture), ("-f", str(stack_file))):
+        result = run_without_terminal(tmp_path, *flags, *path)
+        assert result.returncode == 2, (path, result.stderr)
+        assert result.stderr.startswith(diagnostic), (path, result.stderr)
+        assert "no terminal" not in result.stderr
     assert not (tmp_path / "demo3").exists()
+
+
+def test_flags_that_fit_no_one_architecture_are_refused_before_any_question(
+    tmp_path: Path,
+) -> None:
+    wizard = spawn(tmp_path, "--redundant", "backend", "--spokes", "2")
+    index = wizard.expect([*QUESTIONS, pexpect.EOF])
+    output = str(wizard.before)
+    wizard.close()
+    assert index == len(QUESTIONS), output
+    assert wizard.exitstatus == 2
+    assert "--redundant backend and --spokes 2 fit no single architecture" in output
 
 
 def test_wizard_interrupted(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from emitter import rules
-from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import (
     Diagnostic,
     EmitterError,
@@ -17,6 +16,7 @@ from emitter.diagnostics import (
     UsageError,
 )
 from emitter.documents import post_setup
+from emitter.flags import check_before_wizard, check_flags
 from emitter.journal import Recovery
 from emitter.pipeline import Resolved, prepare, render, warnings_of
 from emitter.project import POST_SETUP, POST_SETUP_ADOPT, TARGETS, create_project
@@ -78,7 +78,7 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             ):
                 update.setdefault("edge_role", None)
         merged = stack_from_data(base.model_dump() | update)
-        _check_flags(merged.architecture, topology_flags)
+        check_flags(merged.architecture, topology_flags)
         return _normalised(merged)
     spec = stack_from_data(
         {
@@ -93,17 +93,18 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
             "accept_eula": True,
         }
     )
-    _check_flags(spec.architecture, topology_flags)
+    check_flags(spec.architecture, topology_flags)
     return _normalised(spec)
 
 
 def _with_wizard(name: str, shape: Shape, target: str | None) -> tuple[Shape, str | None]:
     """``shape`` and ``target`` completed by the wizard: it asks only what the flags left open
-    (flags > wizard answers > defaults) and vets the flags by the same ``_check_flags``."""
+    (flags > wizard answers > defaults), once the flags passed the checks of every path."""
     from emitter.wizard import run_wizard
 
+    architecture = check_before_wizard(shape.topology())
     flags = {**shape.topology(), "transport": shape.transport, "target": target}
-    answers = run_wizard(name, flags, lambda arch: _check_flags(arch, shape.topology()))
+    answers = run_wizard(name, flags, architecture)
     target = answers.pop("target", target)
     return replace(shape, **answers), target
 
@@ -129,28 +130,6 @@ def _normalised(spec: StackSpec) -> StackSpec:
     if spec.redundant == NO_ROLE:
         return spec.model_copy(update={"redundant": None})
     return spec
-
-
-def _check_flags(architecture_name: str, flags: dict[str, Any]) -> None:
-    """Flag values that cannot apply are usage errors (exit 2), named like the stack rules."""
-    architecture = ARCHITECTURES[architecture_name]
-    redundant = flags.get("redundant")
-    if redundant is not None and redundant != NO_ROLE:
-        problem = rules.redundant_role_problem(architecture, redundant, path="--redundant")
-        if problem:
-            raise _usage(problem)
-    edge_role = flags.get("edge_role")
-    if edge_role is not None:
-        problem = rules.edge_role_problem(architecture, edge_role, path="--edge-role")
-        if problem:
-            raise _usage(problem)
-    for option in ("frontends", "spokes"):
-        if flags.get(option) is not None and architecture.replica_option != option:
-            raise UsageError(
-                f"--{option} applies to the "
-                f"{'scale-out' if option == 'frontends' else 'hub-and-spoke'} architecture, "
-                f"not {architecture.name}"
-            )
 
 
 def recorded(spec: StackSpec, target: str | None, tool_spec: str | None) -> StackSpec:

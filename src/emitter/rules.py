@@ -410,9 +410,19 @@ def _connections(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
             )
 
 
+# What the gateways of a replicated tier may differ in; every other field must agree, so a
+# field added to the IR is checked by default. (Kubernetes renders a whole tier as one pod
+# template from its first gateway: a pod learns only its own name, and from it its system
+# name, which the target derives per pod.) The tier's order and redundancy have their own
+# rules (IS116 names, IS101); the heap follows memory_mb.
+TIER_MEMBERS_MAY_DIFFER = frozenset(
+    {"name", "system_name", "http_port", "volume", "path", "replica", "redundancy", "heap_mb"}
+)
+
+
 def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     """A replicated tier is N identical gateways (one StatefulSet on Kubernetes): they may differ
-    only in name, port and volume, and are named ``<role>-0`` .. ``<role>-<N-1>``."""
+    only in ``TIER_MEMBERS_MAY_DIFFER``, and are named ``<role>-0`` .. ``<role>-<N-1>``."""
     for tier in stack.tiers:
         if not tier.replicated:
             continue
@@ -434,7 +444,9 @@ def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
                     f"gateway {gateway.name!r} belongs to replicated tier {tier.role!r}, which never fails over",
                     f"remove its redundancy; the redundant role is {ARCHITECTURES[spec.architecture].workhorse!r}",
                 )
-            for field in ("edition", "memory_mb", "networks", "connections"):
+            for field in type(gateway).model_fields:
+                if field in TIER_MEMBERS_MAY_DIFFER:
+                    continue
                 if getattr(gateway, field) != getattr(first, field):
                     yield error(
                         "IS116",

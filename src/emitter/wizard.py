@@ -1,16 +1,16 @@
 """The interactive wizard ``create NAME`` runs when given neither --arch nor -f.
 
 It asks what ``create`` has flags for, in the flags' terms, and only what the flags left open:
-flags > wizard answers > defaults. The flags it was given are checked by the same code as on
-every other path (``check``), as soon as the architecture they apply to is known, so a bad
-``--edge-role`` is the same exit 2 with or without the wizard. Before anything is written the
-user sees a summary and confirms it (``confirm``).
+flags > wizard answers > defaults. The flags it is given were checked before it runs, by the
+same code as on every other path (``flags.py``), so a bad ``--edge-role`` is the same exit 2
+with or without the wizard. Before anything is written the user sees a summary, the flags'
+values in it, and confirms it (``confirm``).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from emitter.architectures import ARCHITECTURES, Architecture
@@ -47,41 +47,15 @@ def _ask(question: Any) -> Any:
     return answer
 
 
-def implied_architecture(flags: dict[str, Any]) -> str | None:
-    """The one architecture the given flags fit (``--spokes`` -> hub-and-spoke), None when
-    they say nothing about it; a usage error when no architecture has them all."""
-    reasons: list[tuple[str, set[str]]] = []
-    for option, value in flags.items():
-        if value is None:
-            continue
-        if option in ("frontends", "spokes"):
-            fits = {a.name for a in ARCHITECTURES.values() if a.replica_option == option}
-        elif option in ("redundant", "edge_role") and value != NO_ROLE:
-            fits = {a.name for a in ARCHITECTURES.values() if a.role(value) is not None}
-        else:
-            continue
-        reasons.append((f"--{option.replace('_', '-')} {value}", fits))
-    if not reasons:
-        return None
-    common = set.intersection(*(fits for _, fits in reasons))
-    if len(common) == 1:
-        return common.pop()
-    if not common and len(reasons) == 1:
-        return None  # one flag naming no role anywhere: `check` says so, with the roles
-    raise UsageError(
-        f"{' and '.join(reason for reason, _ in reasons)} fit no single architecture; "
-        "pass --arch basic|scale-out|hub-and-spoke"
-    )
-
-
-def run_wizard(name: str, flags: dict[str, Any], check: Callable[[str], None]) -> dict[str, Any]:
+def run_wizard(name: str, flags: dict[str, Any], implied: str | None) -> dict[str, Any]:
     """Answers, under the flags' names, to the questions the flags in ``flags`` left open
-    (``target`` among them); ``check(architecture)`` vets the flags once it is known."""
+    (``target`` among them). The flags were checked before (``flags.check_before_wizard``),
+    which also found the architecture they imply (``implied``, None: ask for it)."""
     _require_terminal()
     import questionary
 
     answers: dict[str, Any] = {}
-    architecture_name = implied_architecture(flags)
+    architecture_name = implied
     if architecture_name is None:
         architecture_name = _ask(
             questionary.select(
@@ -95,7 +69,6 @@ def run_wizard(name: str, flags: dict[str, Any], check: Callable[[str], None]) -
     else:
         print(f"Architecture: {architecture_name} (from the options given)")
     answers["architecture"] = architecture_name
-    check(architecture_name)
     architecture = ARCHITECTURES[architecture_name]
     option = architecture.replica_option
     if option is not None and flags.get(option) is None:
