@@ -566,6 +566,46 @@ def test_count_that_disagrees_with_gateways_is_IS119(cli: Cli, tmp_path: Path) -
     )
 
 
+@pytest.mark.parametrize(
+    ("architecture", "option", "hint"),
+    [("basic", "spokes", "remove it"), ("scale-out", "spokes", "use `frontends`")],
+)
+def test_count_for_a_tier_the_architecture_lacks_is_IS126(
+    cli: Cli, tmp_path: Path, architecture: str, option: str, hint: str
+) -> None:
+    """Before IS126 a basic stack with `spokes: 9` emitted one gateway and said nothing."""
+    data = explicit(architecture) | {option: 9}
+    result = run_stack(cli, tmp_path, data)
+    assert_diagnostic(result, "IS126", option, f"{option} applies to the hub-and-spoke", hint)
+
+
+def test_count_flag_for_a_tier_the_architecture_lacks_is_IS126(cli: Cli, tmp_path: Path) -> None:
+    result = cli("create", "demo", "--arch", "basic", "--spokes", "2", "-o", str(tmp_path))
+    assert_diagnostic(result, "IS126", "--spokes", "applies to the hub-and-spoke", exit_code=2)
+    assert not (tmp_path / "demo").exists()
+
+
+def test_flags_of_no_single_architecture_are_IS127(cli: Cli, tmp_path: Path) -> None:
+    args = ("--redundant", "backend", "--spokes", "2", "-o", str(tmp_path))
+    result = cli("create", "demo", *args)
+    assert_diagnostic(result, "IS127", "--arch", "fit no single architecture", exit_code=2)
+
+
+def test_a_new_architecture_drops_the_old_tier_count(cli: Cli, tmp_path: Path) -> None:
+    """`create -f` with `--arch` derives the new shape: the file's `frontends` belonged to
+    scale-out and is not carried into hub-and-spoke (where it would be IS126)."""
+    stack = tmp_path / "in.yaml"
+    stack.write_text(yaml.safe_dump(explicit("scale-out", frontends=2) | {"accept_eula": True}))
+    result = cli("create", "demo", "-f", str(stack), "--arch", "hub-and-spoke", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    written = yaml.safe_load((tmp_path / "demo" / "stack.yaml").read_text())
+    assert (written["architecture"], written.get("frontends"), written["spokes"]) == (
+        "hub-and-spoke",
+        None,
+        3,
+    )
+
+
 def test_shared_volume_is_IS120(cli: Cli, tmp_path: Path) -> None:
     data = explicit("basic", "gateway")
     gateway(data, "gateway-backup")["volume"] = "gateway-data"

@@ -76,7 +76,9 @@ def build_spec(name: str, shape: Shape, stack_file: Path | None) -> StackSpec:
                 "architecture" in topology_flags
                 and topology_flags["architecture"] != base.architecture
             ):
-                update.setdefault("edge_role", None)
+                # The file's edge role and tier count belonged to its old architecture.
+                for key in ("edge_role", "frontends", "spokes"):
+                    update.setdefault(key, None)
         merged = stack_from_data(base.model_dump() | update)
         check_flags(merged.architecture, topology_flags)
         return _normalised(merged)

@@ -37,12 +37,10 @@ def check_flags(architecture_name: str, flags: dict[str, Any]) -> None:
         if problem:
             raise _usage(problem)
     for option in REPLICA_FLAGS:
-        if flags.get(option) is not None and architecture.replica_option != option:
-            raise UsageError(
-                f"--{option} applies to the "
-                f"{'scale-out' if option == 'frontends' else 'hub-and-spoke'} architecture, "
-                f"not {architecture.name}"
-            )
+        if flags.get(option) is not None:
+            problem = rules.replica_option_problem(architecture, option, f"--{option}")
+            if problem:
+                raise _usage(problem)
 
 
 def check_before_wizard(flags: dict[str, Any]) -> str | None:
@@ -87,9 +85,13 @@ def implied_architecture(flags: dict[str, Any]) -> str | None:
         return common.pop()
     if common:
         return None
-    raise UsageError(
-        f"{' and '.join(reason for reason, _ in reasons)} fit no single architecture; "
-        "pass --arch basic|scale-out|hub-and-spoke"
+    raise _usage(
+        error(
+            "IS127",
+            "--arch",
+            f"{' and '.join(reason for reason, _ in reasons)} fit no single architecture",
+            f"pass --arch {'|'.join(ARCHITECTURES)} and the flags that architecture takes",
+        )
     )
 
 

@@ -44,8 +44,9 @@ def expand(spec: StackSpec) -> StackSpec:
         ]
     return spec.model_copy(
         update={
-            "frontends": replicas if architecture.replica_option == "frontends" else None,
-            "spokes": replicas if architecture.replica_option == "spokes" else None,
+            # A count for a tier the architecture lacks stays as given, for IS126 to report.
+            "frontends": replicas if architecture.replica_option == "frontends" else spec.frontends,
+            "spokes": replicas if architecture.replica_option == "spokes" else spec.spokes,
             "redundant": redundant,
             "edge_role": edge_role,
             "gateways": gateways,

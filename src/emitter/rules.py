@@ -493,6 +493,30 @@ def _pair_nodes_agree(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
                 )
 
 
+def replica_option_problem(architecture: Architecture, option: str, path: str) -> Diagnostic | None:
+    """Is ``option`` (``frontends`` / ``spokes``) the count of a tier ``architecture`` has? For
+    the stack file and the flag alike, so a count that would be ignored is never taken."""
+    if architecture.replica_option == option:
+        return None
+    owner = next(a for a in ARCHITECTURES.values() if a.replica_option == option)
+    fix = f"use `{architecture.replica_option}`" if architecture.replica_option else "remove it"
+    return error(
+        "IS126",
+        path,
+        f"{path} applies to the {owner.name} architecture, not {architecture.name}",
+        f"{fix}, or set `architecture: {owner.name}` (`--arch {owner.name}`)",
+    )
+
+
+def _counts_apply(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    architecture = ARCHITECTURES[spec.architecture]
+    for option in ("frontends", "spokes"):
+        if getattr(spec, option) is not None:
+            problem = replica_option_problem(architecture, option, option)
+            if problem:
+                yield problem
+
+
 def _counts_match(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     architecture = ARCHITECTURES[spec.architecture]
     option = architecture.replica_option
@@ -526,6 +550,7 @@ RULES: tuple[Rule, ...] = (
     _volumes,
     _connections,
     _replicated_tiers,
+    _counts_apply,
     _counts_match,
     spokes_rule,
     plain_transport_rule,
