@@ -12,7 +12,7 @@ import pytest
 
 from emitter.pipeline import prepare, render
 from emitter.spec import dump_stack, load_stack_file
-from emitter.targets import TARGET_NAMES
+from emitter.targets import registry
 
 from .conftest import GOLDEN
 
@@ -31,7 +31,7 @@ def test_explicit_stack_file(case: str, golden_tree: GoldenTree, update_golden: 
     )
 
 
-@pytest.mark.parametrize("target", TARGET_NAMES)
+@pytest.mark.parametrize("target", registry.names())
 @pytest.mark.parametrize("case", CASES)
 def test_target_tree(case: str, target: str, golden_tree: GoldenTree, update_golden: bool) -> None:
     resolved = prepare(load_stack_file(GOLDEN / case / "stack.yaml"))

@@ -14,7 +14,7 @@ from emitter.diagnostics import StackInvalid
 from emitter.names import GATEWAY_NAME
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec, dump_stack, parse_stack
-from emitter.targets import TARGET_NAMES
+from emitter.targets import registry
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -40,7 +40,7 @@ def available_targets() -> tuple[str, ...]:
     import importlib.util
 
     return tuple(
-        name for name in TARGET_NAMES if importlib.util.find_spec(f"emitter.targets.{name}")
+        name for name in registry.names() if importlib.util.find_spec(f"emitter.targets.{name}")
     )
 
 

@@ -7,13 +7,14 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from emitter import __version__
 from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
 from emitter.interrupts import Interrupted, signals_raise
+from emitter.targets import registry
 from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
@@ -27,11 +28,23 @@ app = typer.Typer(
 )
 
 
-class TargetChoice(StrEnum):
-    COMPOSE = "compose"
-    K8S = "k8s"
-    KUBERNETES = "kubernetes"
-    ALL = "all"
+def _target(value: str) -> str:
+    if value not in registry.choices():
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(repr(c) for c in registry.choices())}."
+        )
+    return value
+
+
+def _target_option(help_text: str) -> Any:
+    """``--target``: a registered target's name or alias, or ``all`` (from the registry)."""
+    return typer.Option(
+        parser=_target,
+        metavar=f"[{'|'.join(registry.choices())}]",
+        help=f"{help_text} Targets: "
+        + "; ".join(f"{target.name}: {target.description}" for target in registry.targets())
+        + ".",
+    )
 
 
 class OutputFormat(StrEnum):
@@ -100,10 +113,11 @@ def create(
         ),
     ] = None,
     target: Annotated[
-        TargetChoice | None,
-        typer.Option(
-            help="What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
-            "keeps to [default: the -f file's targets, else compose; the wizard asks when it runs]."
+        str | None,
+        _target_option(
+            "What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
+            f"keeps to [default: the -f file's targets, else {registry.names()[0]}; the wizard "
+            "asks when it runs]."
         ),
     ] = None,
     transport: Annotated[
@@ -156,7 +170,7 @@ def create(
             edge_role=edge_role,
             transport=transport.value if transport else None,
         ),
-        target=target.value if target else None,
+        target=target,
         stack_file=stack_file,
         dry_run=dry_run,
         output_format=output_format.value,
@@ -175,9 +189,9 @@ app.command("init", help="Same as create.")(create)
 def emit(
     stack_file: Annotated[Path, typer.Argument(help="The stack file.")] = Path("stack.yaml"),
     target: Annotated[
-        TargetChoice | None,
-        typer.Option(
-            help="Write exactly this target (or all) this time: narrows the stack file's "
+        str | None,
+        _target_option(
+            "Write exactly this target (or all) this time: narrows the stack file's "
             "`targets:`, or adds one for this run only (stack.yaml is not changed) "
             "[default: the stack file's `targets:`; without that key, the targets already in "
             "targets/ beside it, else all]."
@@ -206,7 +220,7 @@ def emit(
 
     emit_command(
         stack_file=stack_file,
-        target=target.value if target else None,
+        target=target,
         out=out,
         check=check,
         full_diff=diff,

@@ -9,9 +9,10 @@ import yaml
 
 from emitter.ir import Gateway, Stack
 from emitter.pipeline import prepare
-from emitter.spec import KubernetesSpec, StackSpec
+from emitter.spec import StackSpec
 from emitter.targets import Emission
 from emitter.targets.kubernetes import emit
+from emitter.targets.kubernetes.options import KubernetesSpec
 from tests.support.kubelet import POD_INDEX_LABEL, container_environment, node_settings
 
 KUSTOMIZATION = "kustomization.yaml"
@@ -123,7 +124,7 @@ def build(
         **fields,
     )
     resolved = prepare(spec)
-    emission = emit(resolved.stack, resolved.options)
+    emission = emit(resolved.stack, resolved.options("kubernetes"))
     objects = {
         path: yaml.safe_load(text) for path, text in emission.files.items() if path != KUSTOMIZATION
     }

@@ -457,7 +457,7 @@ def test_longest_names_fit_cert_manager_and_x509() -> None:
         data["redundancy"]["peer"] = renames[data["redundancy"]["peer"]]
         gateways.append(GatewaySpec.model_validate(data))
     resolved = prepare(explicit.model_copy(update={"gateways": gateways}))
-    files = emit(resolved.stack, resolved.options).files
+    files = emit(resolved.stack, resolved.options("kubernetes")).files
     documents = [yaml.safe_load(text) for path, text in files.items() if path != KUSTOMIZATION]
     found = [item for item in documents if item["kind"] == "Certificate"]
     # One certificate for the pair, named after the master; the backup is one of its names.

@@ -15,7 +15,7 @@ import yaml
 from kubernetes_validate.utils import all_versions
 from packaging.version import Version
 
-from emitter.spec import KubernetesSpec
+from emitter.targets.kubernetes.options import KubernetesSpec
 
 from ..support import cert_manager
 from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build

@@ -17,8 +17,8 @@ import yaml
 
 from emitter import image
 from emitter.resolve import HEAP_PERCENT
-from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes import certificates
+from emitter.targets.kubernetes.options import KubernetesSpec
 from emitter.vocabulary import NodeRole
 
 from .emitted import CASE_IDS, CASES, Emitted, build, container, environment, selects
