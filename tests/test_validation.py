@@ -1,6 +1,6 @@
 """``ignition-stack validate`` as a whole: which target a file goes to, the report, exit codes,
 bad input, Compose files, and a created project. The Kubernetes validator's own tests are in
-``tests/kubernetes/test_validate_*.py``; the external-validator harness's in
+``tests/targets/kubernetes/test_validate_*.py``; the external-validator harness's in
 ``test_validator_harness.py``.
 """
 

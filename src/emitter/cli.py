@@ -19,7 +19,9 @@ from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
     name="ignition-stack",
-    help="Ignition gateway stacks for Docker Compose and Kubernetes, with redundant pairs that come up already paired.",
+    help="Ignition gateway stacks for "
+    + " and ".join(target.title for target in registry.targets())
+    + ", with redundant pairs that come up already paired.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -72,7 +74,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Ignition gateway stacks for Docker Compose and Kubernetes."""
+    """Ignition gateway stacks, with redundant pairs that come up already paired."""
 
 
 ArchOption = Annotated[
@@ -93,7 +95,7 @@ def create(
     name: Annotated[
         str,
         typer.Argument(
-            help="Project name: the directory, Compose project and Kubernetes namespace."
+            help="Project name: the directory, and the name each target gives the stack."
         ),
     ],
     arch: ArchOption = None,

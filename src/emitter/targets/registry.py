@@ -83,6 +83,8 @@ class Target:
     """
 
     name: str
+    # What it is called in prose (``--help``): the platform it deploys to.
+    title: str
     # One line: the wizard's choice and the --target help.
     description: str
     emit: Callable[[Stack, Any], Emission]

@@ -31,6 +31,7 @@ def __getattr__(name: str) -> Any:
 
 TARGET = Target(
     name="compose",
+    title="Docker Compose",
     description="a Docker Compose project (one host)",
     emit=lazy("emitter.targets.compose.project:emit"),
     options=StackOptions(

@@ -62,6 +62,7 @@ def _emit(stack: Stack, options: Any) -> Emission:
 
 TARGET = Target(
     name="kubernetes",
+    title="Kubernetes",
     description="a kustomize base and overlays",
     emit=_emit,
     aliases=("k8s",),
