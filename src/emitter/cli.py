@@ -3,8 +3,10 @@ and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error, 130
 by SIGINT (Ctrl-C), 143 by SIGTERM. No traceback reaches a user.
 """
 
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,6 +17,7 @@ from emitter import __version__
 from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
 from emitter.interrupts import Interrupted, signals_raise
 from emitter.targets import registry
+from emitter.targets.registry import ValidateFlag
 from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
@@ -230,45 +233,54 @@ def emit(
     )
 
 
-@app.command("validate")
 def validate(
     path: Annotated[
-        Path, typer.Argument(help="A generated target directory, manifest or compose file.")
+        Path, typer.Argument(help="A generated target directory, or one generated file.")
     ] = Path("targets"),
-    kubernetes_version: Annotated[
-        str | None, typer.Option(help="Kubernetes version to validate against (X.Y).")
-    ] = None,
-    crd: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--crd",
-            metavar="FILE|DIR",
-            help="CustomResourceDefinitions (e.g. cert-manager's) to validate custom resources against; repeatable.",
-        ),
-    ] = None,
-    server: Annotated[
-        bool,
-        typer.Option(
-            "--server",
-            help="Also dry-run the Kubernetes files on the cluster of the current kubeconfig context (kubectl apply --dry-run=server).",
-        ),
-    ] = False,
     strict: Annotated[
         bool, typer.Option(help="Also fail on warnings and on kinds with no schema.")
     ] = False,
+    **flags: Any,
 ) -> None:
-    """Schema-check generated manifests and compose files, offline (with --server, also on a cluster)."""
+    """Schema-check generated files, each with its target's validator (offline, unless a
+    target's flag says otherwise)."""
     from emitter.validation import ValidateOptions, validate_command
 
-    validate_command(
-        path=path,
-        options=ValidateOptions(
-            strict=strict,
-            kubernetes_version=kubernetes_version,
-            crds=tuple(crd or ()),
-            server=server,
-        ),
+    validate_command(path=path, options=ValidateOptions(strict=strict, flags=flags))
+
+
+def _flag_parameter(flag: ValidateFlag) -> inspect.Parameter:
+    """A target's ``validate`` flag as the parameter typer reads it."""
+    kinds: dict[str, tuple[Any, Any]] = {
+        "text": (str | None, None),
+        "paths": (list[Path] | None, None),
+        "switch": (bool, False),
+    }
+    annotation, default = kinds[flag.kind]
+    option = typer.Option(flag.option, help=flag.help, metavar=flag.metavar)
+    return inspect.Parameter(
+        flag.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[annotation, option],
     )
+
+
+def _with_target_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with every target's ``validate`` flags before ``--strict``."""
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    flags = [
+        _flag_parameter(flag) for target in registry.targets() for flag in target.validate_flags
+    ]
+    command.__signature__ = inspect.Signature([own[0], *flags, *own[1:]])  # type: ignore[attr-defined]
+    return command
+
+
+app.command("validate")(_with_target_flags(validate))
 
 
 @app.command("status")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,9 +41,8 @@ class ValidateOptions:
     """The flags of ``validate``; each target's validator reads the ones that concern it."""
 
     strict: bool = False
-    kubernetes_version: str | None = None
-    crds: tuple[Path, ...] = ()
-    server: bool = False
+    # The targets' own flags (``Target.validate_flags``) by name: None or False if not given.
+    flags: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

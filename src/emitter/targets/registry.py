@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from emitter.diagnostics import Diagnostic, UsageError
 
@@ -46,6 +46,11 @@ class StackOptions:
     order: int = 0
 
 
+def stack_options(module: str, key: str, order: int = 0) -> StackOptions:
+    """The options key ``key`` whose ``module`` has ``model()`` and ``stack_field()``."""
+    return StackOptions(key, lazy(f"{module}:model"), lazy(f"{module}:stack_field"), order)
+
+
 @dataclass(frozen=True)
 class PairAccess:
     """How POST-SETUP.md tells a user to reach a pair's master on one target: ``alone`` when
@@ -56,6 +61,22 @@ class PairAccess:
     among: str
     port: int
     own_ports: bool
+
+
+@dataclass(frozen=True)
+class ValidateFlag:
+    """An option of ``validate`` that concerns one target's files: ``--<name>`` (``_`` as
+    ``-``); its value reaches the target's validator as ``ValidateOptions.flags[name]``, None
+    (or False) when not given. ``kind``: ``text``, ``paths`` (repeatable) or ``switch``."""
+
+    name: str
+    help: str
+    kind: Literal["text", "paths", "switch"] = "text"
+    metavar: str | None = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -109,8 +130,9 @@ class Target:
     ci_validate_step: Callable[[], dict[str, Any]] | None = None
     # The pip extra of ignition-stack-emitter this target needs.
     extra: str | None = None
-    # ``ignition-stack validate``'s part for this target's files.
+    # ``ignition-stack validate``'s part for this target's files, and its own flags.
     validator: Callable[[ValidateOptions], TargetValidator] | None = None
+    validate_flags: tuple[ValidateFlag, ...] = ()
     limits: NameLimits = field(default_factory=NameLimits)
 
 

@@ -16,7 +16,7 @@ from emitter.targets.compose.names import (
     PASSWORD_FILE,
     PKI_SERVICE,
 )
-from emitter.targets.registry import NameLimits, StackOptions, Target, lazy
+from emitter.targets.registry import NameLimits, Target, lazy, stack_options
 
 __all__ = ["NAME", "TARGET", "emit"]
 
@@ -34,12 +34,7 @@ TARGET = Target(
     title="Docker Compose",
     description="a Docker Compose project (one host)",
     emit=lazy("emitter.targets.compose.project:emit"),
-    options=StackOptions(
-        key="compose",
-        model=lazy("emitter.targets.compose.options:model"),
-        field=lazy("emitter.targets.compose.options:stack_field"),
-        order=1,
-    ),
+    options=stack_options("emitter.targets.compose.options", key="compose", order=1),
     drift_notes=lazy("emitter.targets.compose.drift:drift_notes"),
     project_files=lazy("emitter.targets.compose.guide:entrypoint"),
     password_files=(PASSWORD_FILE,),

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from emitter.targets.kubernetes.extras import require
 from emitter.targets.kubernetes.names import HEADLESS_SUFFIX, MAX_GATEWAY_NAME
-from emitter.targets.registry import NameLimits, StackOptions, Target, lazy
+from emitter.targets.registry import NameLimits, Target, ValidateFlag, lazy, stack_options
 
 if TYPE_CHECKING:
     from emitter.ir import Stack
@@ -66,12 +66,7 @@ TARGET = Target(
     description="a kustomize base and overlays",
     emit=_emit,
     aliases=("k8s",),
-    options=StackOptions(
-        key="kubernetes",
-        model=lazy("emitter.targets.kubernetes.options:model"),
-        field=lazy("emitter.targets.kubernetes.options:stack_field"),
-        order=0,
-    ),
+    options=stack_options("emitter.targets.kubernetes.options", key="kubernetes", order=0),
     drift_notes=lazy("emitter.targets.kubernetes.drift:drift_notes"),
     project_files=lazy("emitter.targets.kubernetes.overlays:overlay_files"),
     post_setup=lazy("emitter.targets.kubernetes.guide:section"),
@@ -80,6 +75,22 @@ TARGET = Target(
     ci_validate_step=lazy("emitter.targets.kubernetes.ci:validate_step"),
     extra="kubernetes",
     validator=lazy("emitter.targets.kubernetes.validation:validator"),
+    validate_flags=(
+        ValidateFlag("kubernetes_version", "Kubernetes version to validate against (X.Y)."),
+        ValidateFlag(
+            "crd",
+            "CustomResourceDefinitions (e.g. cert-manager's) to validate custom resources "
+            "against; repeatable.",
+            kind="paths",
+            metavar="FILE|DIR",
+        ),
+        ValidateFlag(
+            "server",
+            "Also dry-run the Kubernetes files on the cluster of the current kubeconfig "
+            "context (kubectl apply --dry-run=server).",
+            kind="switch",
+        ),
+    ),
     limits=NameLimits(
         max_gateway_name=MAX_GATEWAY_NAME,
         letter_first="they name Kubernetes Services",
