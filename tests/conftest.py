@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from emitter.cli import main
+from tests.support.cases import GOLDEN
 
 # The real engines: the private Docker engine, and the Kubernetes control plane (fixtures
 # kubectl and new_namespace).
 pytest_plugins = ["tests.engines.docker", "tests.engines.kubernetes"]
 
-GOLDEN = Path(__file__).parent / "golden"
+__all__ = ["GOLDEN", "Result", "assert_tree", "read_tree"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from emitter.extras import KUBERNETES_EXTRA
+from emitter.targets.kubernetes.extras import KUBERNETES_EXTRA
 
 from .conftest import Result
 

@@ -28,6 +28,7 @@ import yaml
 from emitter import image
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec
+from emitter.targets import registry
 from tests.support.kubelet import container_environment, pod_gateways
 
 pytestmark = pytest.mark.skipif(
@@ -50,8 +51,7 @@ class Invocation:
 def _stack() -> dict[str, dict[str, str]]:
     spec = StackSpec(name="plant", architecture="scale-out", redundant="backend")  # type: ignore[arg-type]
     return {
-        name: emission.files
-        for name, emission in render(prepare(spec), ("compose", "kubernetes")).items()
+        name: emission.files for name, emission in render(prepare(spec), registry.names()).items()
     }
 
 

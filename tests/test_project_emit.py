@@ -16,6 +16,7 @@ import yaml
 from emitter.documents import post_setup
 from emitter.pipeline import prepare
 from emitter.spec import load_stack_file
+from emitter.targets import registry
 
 from .conftest import GOLDEN, Result, read_tree
 
@@ -52,13 +53,13 @@ def test_emit_keeps_a_compose_project_compose_only(cli: Cli, tmp_path: Path) -> 
 
 def test_create_records_its_targets_and_a_stack_file_carries_them(cli: Cli, tmp_path: Path) -> None:
     project = create(cli, tmp_path / "a", "--arch", "basic", "--target", "all")
-    assert recorded_targets(project) == ["compose", "kubernetes"]
+    assert recorded_targets(project) == list(registry.names())
     dry = cli("create", "plant", "--arch", "basic", "--target", "k8s", "--dry-run")
     assert yaml.safe_load(dry.stdout)["targets"] == ["kubernetes"]
     # -f keeps the file's targets unless --target says otherwise.
     again = create(cli, tmp_path / "b", "-f", str(project / "stack.yaml"))
-    assert recorded_targets(again) == ["compose", "kubernetes"]
-    assert sorted(p.name for p in (again / "targets").iterdir()) == ["compose", "kubernetes"]
+    assert recorded_targets(again) == list(registry.names())
+    assert sorted(p.name for p in (again / "targets").iterdir()) == list(registry.names())
     narrowed = create(cli, tmp_path / "c", "-f", str(project / "stack.yaml"), "--target", "k8s")
     assert recorded_targets(narrowed) == ["kubernetes"]
     assert sorted(p.name for p in (narrowed / "targets").iterdir()) == ["kubernetes"]
@@ -110,7 +111,7 @@ def test_a_stack_file_without_targets_keeps_the_emitted_ones(cli: Cli, tmp_path:
     fresh.mkdir()
     shutil.copy(stack, fresh / "stack.yaml")
     assert cli("emit", str(fresh / "stack.yaml")).exit_code == 0
-    assert sorted(p.name for p in (fresh / "targets").iterdir()) == ["compose", "kubernetes"]
+    assert sorted(p.name for p in (fresh / "targets").iterdir()) == list(registry.names())
 
 
 def test_targets_in_a_stack_file_are_checked(cli: Cli, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from emitter.diagnostics import StackInvalid
 from emitter.names import GATEWAY_NAME
 from emitter.pipeline import prepare, render
 from emitter.spec import StackSpec, dump_stack, parse_stack
-from emitter.targets import TARGET_NAMES
+from emitter.targets import registry
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -36,19 +36,11 @@ def stacks(draw: st.DrawFn) -> StackSpec:
     )
 
 
-def available_targets() -> tuple[str, ...]:
-    import importlib.util
-
-    return tuple(
-        name for name in TARGET_NAMES if importlib.util.find_spec(f"emitter.targets.{name}")
-    )
-
-
 @SETTINGS
 @given(stacks())
 def test_output_is_deterministic_and_every_yaml_file_parses(spec: StackSpec) -> None:
-    first = render(prepare(spec), available_targets())
-    second = render(prepare(spec.model_copy(deep=True)), available_targets())
+    first = render(prepare(spec), registry.names())
+    second = render(prepare(spec.model_copy(deep=True)), registry.names())
     assert {name: e.files for name, e in first.items()} == {
         name: e.files for name, e in second.items()
     }
@@ -154,7 +146,7 @@ def test_mutated_stack_files_give_diagnostics_not_tracebacks(
 def _must_not_crash(text: str) -> None:
     try:
         resolved = prepare(parse_stack(text))
-        render(resolved, available_targets())
+        render(resolved, registry.names())
     except StackInvalid as exc:
         assert exc.diagnostics
         for diagnostic in exc.diagnostics:

@@ -71,10 +71,11 @@ def test_committed_targets_are_what_stack_yaml_emits() -> None:
     """The repository eats its own cooking: targets/ is exactly `emit stack.yaml` output."""
     from emitter.pipeline import prepare, render
     from emitter.spec import load_stack_file
+    from emitter.targets import registry
     from emitter.tree import diff_tree
 
     resolved = prepare(load_stack_file(ROOT / "stack.yaml"))
-    emissions = render(resolved, ("compose", "kubernetes"))
+    emissions = render(resolved, registry.names())
     for name, emission in emissions.items():
         drift = diff_tree(ROOT / "targets" / name, emission.files)
         assert drift.clean, f"targets/{name} is stale: run `ignition-stack emit` ({drift})"
@@ -188,3 +189,19 @@ def test_the_readme_names_the_compose_version_include_needs(
     entrypoint = yaml.safe_load((tmp_path / "demo" / "compose.yaml").read_text())
     assert "include" in entrypoint
     assert "Docker Compose 2.20 or later" in (ROOT / "README.md").read_text()
+
+
+def test_the_readmes_map_of_the_code_lists_every_module() -> None:
+    """The Development section's map names every module of the package, so it cannot fall
+    behind the code."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```\nsrc/emitter/\n(.*?)```", readme, re.DOTALL)
+    assert block, "the README's Development section starts with a map of src/emitter/"
+    listed = set(re.findall(r"^\s+([\w/]+\.py)\b", block.group(1), re.MULTILINE))
+    modules = {
+        path.relative_to(ROOT / "src" / "emitter").as_posix()
+        for path in (ROOT / "src" / "emitter").glob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert modules - listed == set(), "modules missing from the README's map"
+    assert "targets/registry.py" in listed

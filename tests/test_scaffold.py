@@ -13,10 +13,10 @@ import yaml
 
 from .conftest import GOLDEN, Result
 from .support import cert_manager
+from .support.cases import CASES
 from .support.validators import kustomize_build, run_kubeconform
 
 Cli = Callable[..., Result]
-CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "stack.yaml").is_file())
 
 
 @pytest.mark.external

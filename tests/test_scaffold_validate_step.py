@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from emitter import scaffold
+from emitter.targets.kubernetes import ci
 
 from .conftest import Result
 from .support import cert_manager
@@ -45,7 +46,7 @@ def run_step(step: dict[str, str], project: Path) -> subprocess.CompletedProcess
 
 
 def test_the_pinned_cert_manager_is_the_one_the_suite_validates_against() -> None:
-    assert f"{cert_manager.MODULE}@{cert_manager.VERSION}" == scaffold.CERT_MANAGER
+    assert f"{cert_manager.MODULE}@{cert_manager.VERSION}" == ci.CERT_MANAGER
 
 
 @pytest.mark.external

@@ -1,6 +1,6 @@
 """``ignition-stack validate`` as a whole: which target a file goes to, the report, exit codes,
 bad input, Compose files, and a created project. The Kubernetes validator's own tests are in
-``tests/kubernetes/test_validate_*.py``; the external-validator harness's in
+``tests/targets/kubernetes/test_validate_*.py``; the external-validator harness's in
 ``test_validator_harness.py``.
 """
 
@@ -190,12 +190,12 @@ def test_validate_loads_no_emitter(tmp_path: Path) -> None:
 
 
 def test_every_target_has_a_validator() -> None:
-    from emitter.targets import TARGET_NAMES, VALIDATORS, validators
+    from emitter.targets import registry, validators
     from emitter.validation import ValidateOptions
 
-    assert sorted(VALIDATORS) == sorted(TARGET_NAMES)
+    assert all(target.validator for target in registry.targets())
     made = validators(ValidateOptions())
-    assert len(made) == len(TARGET_NAMES)
+    assert len(made) == len(registry.names())
     assert all(callable(getattr(validator, "check", None)) for validator in made)
 
 

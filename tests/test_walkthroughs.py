@@ -3,7 +3,7 @@ apply really use, create it and the Secrets in it first, and watch it.
 
 Each command is read as the shell reads it; the overlay a block applies is built with
 `kubectl kustomize`, and every namespace the block names, creates or watches is checked against
-that build. tests/kubernetes/test_cluster.py runs the same blocks against a real API server.
+that build. tests/targets/kubernetes/test_cluster.py runs the same blocks against a real API server.
 """
 
 from __future__ import annotations

@@ -3,22 +3,28 @@ and an exit code: 0 success, 1 invalid stack or failed check, 2 usage error, 130
 by SIGINT (Ctrl-C), 143 by SIGTERM. No traceback reaches a user.
 """
 
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from emitter import __version__
 from emitter.diagnostics import Diagnostic, EmitterError, StackInvalid, UsageError
 from emitter.interrupts import Interrupted, signals_raise
+from emitter.targets import registry
+from emitter.targets.registry import ValidateFlag
 from emitter.vocabulary import ArchitectureName, TransportName
 
 app = typer.Typer(
     name="ignition-stack",
-    help="Ignition gateway stacks for Docker Compose and Kubernetes, with redundant pairs that come up already paired.",
+    help="Ignition gateway stacks for "
+    + " and ".join(target.title for target in registry.targets())
+    + ", with redundant pairs that come up already paired.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -27,11 +33,23 @@ app = typer.Typer(
 )
 
 
-class TargetChoice(StrEnum):
-    COMPOSE = "compose"
-    K8S = "k8s"
-    KUBERNETES = "kubernetes"
-    ALL = "all"
+def _target(value: str) -> str:
+    if value not in registry.choices():
+        raise typer.BadParameter(
+            f"{value!r} is not one of {', '.join(repr(c) for c in registry.choices())}."
+        )
+    return value
+
+
+def _target_option(help_text: str) -> Any:
+    """``--target``: a registered target's name or alias, or ``all`` (from the registry)."""
+    return typer.Option(
+        parser=_target,
+        metavar=f"[{'|'.join(registry.choices())}]",
+        help=f"{help_text} Targets: "
+        + "; ".join(f"{target.name}: {target.description}" for target in registry.targets())
+        + ".",
+    )
 
 
 class OutputFormat(StrEnum):
@@ -59,7 +77,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Ignition gateway stacks for Docker Compose and Kubernetes."""
+    """Ignition gateway stacks, with redundant pairs that come up already paired."""
 
 
 ArchOption = Annotated[
@@ -80,7 +98,7 @@ def create(
     name: Annotated[
         str,
         typer.Argument(
-            help="Project name: the directory, Compose project and Kubernetes namespace."
+            help="Project name: the directory, and the name each target gives the stack."
         ),
     ],
     arch: ArchOption = None,
@@ -100,10 +118,11 @@ def create(
         ),
     ] = None,
     target: Annotated[
-        TargetChoice | None,
-        typer.Option(
-            help="What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
-            "keeps to [default: the -f file's targets, else compose; the wizard asks when it runs]."
+        str | None,
+        _target_option(
+            "What to generate; recorded as `targets:` in stack.yaml, which a later `emit` "
+            f"keeps to [default: the -f file's targets, else {registry.names()[0]}; the wizard "
+            "asks when it runs]."
         ),
     ] = None,
     transport: Annotated[
@@ -156,7 +175,7 @@ def create(
             edge_role=edge_role,
             transport=transport.value if transport else None,
         ),
-        target=target.value if target else None,
+        target=target,
         stack_file=stack_file,
         dry_run=dry_run,
         output_format=output_format.value,
@@ -175,9 +194,9 @@ app.command("init", help="Same as create.")(create)
 def emit(
     stack_file: Annotated[Path, typer.Argument(help="The stack file.")] = Path("stack.yaml"),
     target: Annotated[
-        TargetChoice | None,
-        typer.Option(
-            help="Write exactly this target (or all) this time: narrows the stack file's "
+        str | None,
+        _target_option(
+            "Write exactly this target (or all) this time: narrows the stack file's "
             "`targets:`, or adds one for this run only (stack.yaml is not changed) "
             "[default: the stack file's `targets:`; without that key, the targets already in "
             "targets/ beside it, else all]."
@@ -206,7 +225,7 @@ def emit(
 
     emit_command(
         stack_file=stack_file,
-        target=target.value if target else None,
+        target=target,
         out=out,
         check=check,
         full_diff=diff,
@@ -214,45 +233,54 @@ def emit(
     )
 
 
-@app.command("validate")
 def validate(
     path: Annotated[
-        Path, typer.Argument(help="A generated target directory, manifest or compose file.")
+        Path, typer.Argument(help="A generated target directory, or one generated file.")
     ] = Path("targets"),
-    kubernetes_version: Annotated[
-        str | None, typer.Option(help="Kubernetes version to validate against (X.Y).")
-    ] = None,
-    crd: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--crd",
-            metavar="FILE|DIR",
-            help="CustomResourceDefinitions (e.g. cert-manager's) to validate custom resources against; repeatable.",
-        ),
-    ] = None,
-    server: Annotated[
-        bool,
-        typer.Option(
-            "--server",
-            help="Also dry-run the Kubernetes files on the cluster of the current kubeconfig context (kubectl apply --dry-run=server).",
-        ),
-    ] = False,
     strict: Annotated[
         bool, typer.Option(help="Also fail on warnings and on kinds with no schema.")
     ] = False,
+    **flags: Any,
 ) -> None:
-    """Schema-check generated manifests and compose files, offline (with --server, also on a cluster)."""
+    """Schema-check generated files, each with its target's validator (offline, unless a
+    target's flag says otherwise)."""
     from emitter.validation import ValidateOptions, validate_command
 
-    validate_command(
-        path=path,
-        options=ValidateOptions(
-            strict=strict,
-            kubernetes_version=kubernetes_version,
-            crds=tuple(crd or ()),
-            server=server,
-        ),
+    validate_command(path=path, options=ValidateOptions(strict=strict, flags=flags))
+
+
+def _flag_parameter(flag: ValidateFlag) -> inspect.Parameter:
+    """A target's ``validate`` flag as the parameter typer reads it."""
+    kinds: dict[str, tuple[Any, Any]] = {
+        "text": (str | None, None),
+        "paths": (list[Path] | None, None),
+        "switch": (bool, False),
+    }
+    annotation, default = kinds[flag.kind]
+    option = typer.Option(flag.option, help=flag.help, metavar=flag.metavar)
+    return inspect.Parameter(
+        flag.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[annotation, option],
     )
+
+
+def _with_target_flags(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with every target's ``validate`` flags before ``--strict``."""
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(command, eval_str=True).parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    flags = [
+        _flag_parameter(flag) for target in registry.targets() for flag in target.validate_flags
+    ]
+    command.__signature__ = inspect.Signature([own[0], *flags, *own[1:]])  # type: ignore[attr-defined]
+    return command
+
+
+app.command("validate")(_with_target_flags(validate))
 
 
 @app.command("status")

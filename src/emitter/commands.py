@@ -22,12 +22,10 @@ from emitter.pipeline import Resolved, prepare, render, warnings_of
 from emitter.project import POST_SETUP, POST_SETUP_ADOPT, TARGETS, create_project
 from emitter.resolve import NO_ROLE
 from emitter.spec import StackSpec, dump_stack, load_stack_file, stack_from_data
-from emitter.targets import TARGET_NAMES, Emission, drift_notes, target_names
+from emitter.targets import Emission, drift_notes, registry, target_names
 from emitter.tool import default_requirement, tool_problem
 from emitter.tree import MANIFEST, Drift, inspect_trees, write_trees
 
-# What `create` generates when neither --target nor the wizard says.
-DEFAULT_TARGET = "compose"
 # How much of a drift diff `emit --check` prints without --diff.
 DIFF_LINE_LIMIT = 120
 
@@ -136,14 +134,15 @@ def _normalised(spec: StackSpec) -> StackSpec:
 
 def recorded(spec: StackSpec, target: str | None, tool_spec: str | None) -> StackSpec:
     """The stack with what ``create`` records for ``emit`` and the CI workflow: its targets
-    (``--target``, else the stack file's, else Compose) and the requirement CI installs the
+    (``--target``, else the stack file's, else the first target) and the requirement CI installs the
     tool from (``--tool-spec``, else the stack file's, else this release from PyPI)."""
-    targets: list[str] = list(target_names(target or DEFAULT_TARGET))
+    # Neither --target nor the wizard said: the first target, the one a laptop runs.
+    targets: list[str] = list(target_names(target or registry.names()[0]))
     if target is None and spec.targets:
         targets = list(spec.targets)
     return spec.model_copy(
         update={
-            "targets": [name for name in TARGET_NAMES if name in targets],
+            "targets": list(registry.in_order(targets)),
             "tool": tool_spec or spec.tool or default_requirement(targets),
         }
     )
@@ -206,8 +205,10 @@ def create_command(
             "accepts it: read it first"
         )
     print(f"next: read {directory / 'POST-SETUP.md'}")
-    if "compose" in targets:
-        print(f"      cd {directory} && docker compose up -d")
+    for name in targets:
+        start = registry.get(name).start_command
+        if start:
+            print(f"      {start.format(directory=directory)}")
     if ci:
         print(f"CI installs {resolved.explicit.tool} (stack.yaml `tool:`, set by --tool-spec)")
 
@@ -269,7 +270,7 @@ def _emitted_before(stack_file: Path) -> tuple[str, ...]:
     directory = stack_file.parent / TARGETS
     return tuple(
         name
-        for name in TARGET_NAMES
+        for name in registry.names()
         if (directory / name / MANIFEST).is_file() and not (directory / name).is_symlink()
     )
 
@@ -289,14 +290,14 @@ def select_targets(spec: StackSpec, stack_file: Path, requested: str | None) -> 
     this run); without it, the stack file's ``targets:``. A stack file without the key (from
     0.1) keeps the targets already emitted beside it, or gets every target if there are none."""
     if spec.targets is not None:
-        project = tuple(name for name in TARGET_NAMES if name in spec.targets)
+        project = registry.in_order(spec.targets)
         if requested is None:
             return Selection(project, project)
         emitted = target_names(requested)
         return Selection(emitted, project, tuple(n for n in emitted if n not in project))
     before = _emitted_before(stack_file)
-    emitted = target_names(requested) if requested is not None else (before or TARGET_NAMES)
-    return Selection(emitted, tuple(n for n in TARGET_NAMES if n in before or n in emitted))
+    emitted = target_names(requested) if requested is not None else (before or registry.names())
+    return Selection(emitted, registry.in_order((*before, *emitted)))
 
 
 def emit_command(

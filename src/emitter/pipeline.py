@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from emitter import rules
 from emitter.diagnostics import Diagnostic, Severity, StackInvalid, has_errors
 from emitter.ir import Stack
 from emitter.resolve import resolve
-from emitter.spec import ComposeSpec, StackSpec
-from emitter.targets import Emission, TargetOptions, emit
+from emitter.spec import StackSpec
+from emitter.targets import Emission, emit, options_of
 
 
 @dataclass(frozen=True)
@@ -19,11 +20,9 @@ class Resolved:
     warnings: tuple[Diagnostic, ...]
     strict: bool = False
 
-    @property
-    def options(self) -> TargetOptions:
-        return TargetOptions(
-            kubernetes=self.explicit.kubernetes, compose=self.explicit.compose or ComposeSpec()
-        )
+    def options(self, target: str) -> Any:
+        """The stack file's options for ``target`` (its defaults when the key is absent)."""
+        return options_of(target, self.explicit)
 
 
 def prepare(spec: StackSpec, strict: bool = False) -> Resolved:
@@ -38,7 +37,7 @@ def prepare(spec: StackSpec, strict: bool = False) -> Resolved:
 
 def render(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, Emission]:
     """Every requested target's files; target diagnostics that are errors stop the run."""
-    emissions = {name: emit(name, resolved.stack, resolved.options) for name in targets}
+    emissions = {name: emit(name, resolved.stack, resolved.options(name)) for name in targets}
     found = [d for emission in emissions.values() for d in emission.diagnostics]
     if resolved.strict:
         found = [d.promoted() for d in found]
@@ -48,8 +47,8 @@ def render(resolved: Resolved, targets: tuple[str, ...]) -> dict[str, Emission]:
 
 
 def warnings_of(resolved: Resolved, emissions: dict[str, Emission]) -> tuple[Diagnostic, ...]:
-    """Every warning of a run: the stack's, then each target's (e.g. a Compose stack too
-    large for one host)."""
+    """Every warning of a run: the stack's, then each target's (e.g. a stack too large for
+    one host)."""
     return resolved.warnings + tuple(
         diagnostic for emission in emissions.values() for diagnostic in emission.diagnostics
     )

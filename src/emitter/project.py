@@ -3,11 +3,9 @@
 A project is ``NAME/stack.yaml`` (the explicit stack, with the targets and the tool
 requirement it was created with), ``NAME/targets/<target>/`` and ``NAME/POST-SETUP.md`` (what
 ``emit`` writes, listed in the manifests ``.ignition-stack-files``), a GitHub Actions workflow,
-and per target: for Compose a git-ignored admin password and a ``NAME/compose.yaml`` that
-includes ``targets/compose/compose.yaml`` so ``cd NAME && docker compose up -d`` works; for
-Kubernetes the overlays ``NAME/overlays/kubernetes/<env>/``. Only ``targets/`` and
-POST-SETUP.md are ever rewritten (by ``emit``); the rest is scaffolded once and belongs to the
-user.
+and what each target's record adds: project files (an entry point, overlays) and git-ignored
+admin passwords. Only ``targets/`` and POST-SETUP.md are ever rewritten (by ``emit``); the
+rest is scaffolded once and belongs to the user.
 """
 
 from __future__ import annotations
@@ -19,18 +17,15 @@ from pathlib import Path
 
 from emitter.diagnostics import EmitterError
 from emitter.documents import post_setup
-from emitter.ir import Stack
 from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
 from emitter.scratch import SCRATCH_PREFIX
 from emitter.spec import dump_stack
-from emitter.targets import Emission
+from emitter.targets import Emission, registry
 from emitter.tool import requirement
 from emitter.tree import write_trees
-from emitter.yamlio import dump_yaml
 
 STACK_FILE = "stack.yaml"
-PASSWORD_FILE = "secrets/gateway-admin-password"
 GITIGNORE = (
     "# The admin password written once by `ignition-stack create`; never commit it.\n"
     "secrets/\n"
@@ -51,24 +46,13 @@ def project_files(resolved: Resolved, targets: tuple[str, ...], ci: bool = True)
         STACK_FILE: dump_stack(resolved.explicit),
         ".gitignore": GITIGNORE,
     }
-    if "compose" in targets:
-        files["compose.yaml"] = compose_entrypoint(stack)
-    if "kubernetes" in targets:
-        from emitter.targets.kubernetes.overlays import overlay_files
-
-        files.update(overlay_files(stack))
+    for name in targets:
+        scaffold = registry.get(name).project_files
+        if scaffold:
+            files.update(scaffold(stack))
     if ci:
         files[WORKFLOW] = ci_workflow(stack, targets, requirement(resolved.explicit))
     return files
-
-
-def compose_entrypoint(stack: Stack) -> str:
-    """``docker compose`` finds this in the project directory; it pulls in the generated file."""
-    header = (
-        "# Lets `docker compose` run from the project directory. The stack itself is\n"
-        "# targets/compose/compose.yaml, generated from stack.yaml by `ignition-stack emit`.\n"
-    )
-    return header + dump_yaml({"name": stack.name, "include": ["targets/compose/compose.yaml"]})
 
 
 def create_project(
@@ -109,21 +93,25 @@ def create_project(
         write_trees(staging, trees)
         for sub, files in trees.items():
             written.extend(f"{sub}/{path}" if sub else path for path in files)
-        if "compose" in targets:
-            _write_password(staging / PASSWORD_FILE)
-            written.append(PASSWORD_FILE)
+        for password_file in _password_files(targets):
+            _write_password(staging / password_file)
+            written.append(password_file)
         if directory.exists():
             directory.rmdir()  # empty, checked above
         staging.replace(directory)
     return sorted(written)
 
 
+def _password_files(targets: tuple[str, ...]) -> list[str]:
+    return sorted({path for name in targets for path in registry.get(name).password_files})
+
+
 def _write_password(path: Path) -> None:
     """A random admin password, generated once; the only randomness ignition-stack produces."""
     path.parent.mkdir(mode=0o700)
     path.parent.chmod(0o700)  # other host users cannot reach it
-    # Created 0600 (readable by the user who runs Compose only): each gateway's bootstrap, as
-    # root, copies it into a volume where only the gateway's uid 2003 can read it.
+    # Created 0600 (readable by the user who starts the stack only): the target copies it
+    # where only the gateway's uid 2003 can read it.
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as file:
         file.write(secrets.token_urlsafe(24) + "\n")

@@ -14,25 +14,31 @@ from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.ir import Gateway, Stack
-from emitter.names import (
-    DNS_LABEL,
-    GATEWAY_NAME,
-    RESERVED_NAMES,
-    RESERVED_SUFFIXES,
-    certificates_volume,
-)
+from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
 from emitter.spec import DEFAULT_IMAGE, StackSpec
+from emitter.targets import registry
 from emitter.tool import check_tool
 from emitter.vocabulary import Edition, NodeRole
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 
-# A StatefulSet's pods carry a controller-revision-hash label "<name>-<10 chars>", which must
-# fit in 63 characters; 52 is the longest gateway name Kubernetes accepts everywhere.
-MAX_GATEWAY_NAME = 52
 MAX_STACK_NAME = 40
+
+
+def max_gateway_name() -> int:
+    """The longest gateway name every target can use (its record's ``NameLimits``)."""
+    limits = [t.limits.max_gateway_name for t in registry.targets() if t.limits.max_gateway_name]
+    return min([DNS_LABEL_LENGTH, *limits])
+
+
+def _reserved_suffixes() -> tuple[str, ...]:
+    return tuple(suffix for t in registry.targets() for suffix in t.limits.suffixes)
+
+
+def _reserved_names() -> frozenset[str]:
+    return frozenset(name for t in registry.targets() for name in t.limits.names)
 
 
 def name_problem(name: str, limit: int) -> str | None:
@@ -45,10 +51,11 @@ def name_problem(name: str, limit: int) -> str | None:
 
 
 def gateway_name_problem(name: str) -> str | None:
-    """Gateway names are also Kubernetes Service names, which must start with a letter."""
-    problem = name_problem(name, MAX_GATEWAY_NAME)
-    if problem is None and not GATEWAY_NAME.match(name):
-        return f"{name!r} starts with a digit; gateway names start with a letter (they name Kubernetes Services)"
+    """Gateway names also name the targets' objects; some targets need a letter first."""
+    problem = name_problem(name, max_gateway_name())
+    reasons = [t.limits.letter_first for t in registry.targets() if t.limits.letter_first]
+    if problem is None and reasons and not GATEWAY_NAME.match(name):
+        return f"{name!r} starts with a digit; gateway names start with a letter ({'; '.join(reasons)})"
     return problem
 
 
@@ -143,21 +150,20 @@ def _image(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
 def _gateway_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     counts = Counter(gateway.name for gateway in stack.gateways)
     replicated_roles = {tier.role for tier in stack.tiers if tier.replicated}
+    suffixes, reserved_names = _reserved_suffixes(), _reserved_names()
     for gateway in stack.gateways:
         problem = gateway_name_problem(gateway.name)
         if problem:
             yield error(
                 "IS110", f"{gateway.path}.name", f"gateway name {problem}", "rename the gateway"
             )
-        reserved = next(
-            (suffix for suffix in RESERVED_SUFFIXES if gateway.name.endswith(suffix)), None
-        )
-        if reserved or gateway.name in replicated_roles or gateway.name in RESERVED_NAMES:
+        reserved = next((suffix for suffix in suffixes if gateway.name.endswith(suffix)), None)
+        if reserved or gateway.name in replicated_roles or gateway.name in reserved_names:
             if reserved:
                 taken_by = (
                     f"the names ending in {reserved!r} that targets derive from gateway names"
                 )
-            elif gateway.name in RESERVED_NAMES:
+            elif gateway.name in reserved_names:
                 taken_by = "a service of the stack's own (the SSL certificate authority)"
             else:
                 taken_by = f"the objects of replicated tier {gateway.name!r}"
@@ -179,7 +185,7 @@ def _gateway_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 def _network_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     for gateway in stack.gateways:
         for index, network in enumerate(gateway.networks):
-            problem = name_problem(network, MAX_GATEWAY_NAME)
+            problem = name_problem(network, max_gateway_name())
             if problem:
                 yield error(
                     "IS110",
@@ -334,8 +340,14 @@ def _host_ports(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 
 def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     owners: dict[str, str] = {}
-    # With SSL on Compose every gateway also has a certificates volume named after it.
-    certificates = {certificates_volume(gateway.name): gateway.name for gateway in stack.gateways}
+    # With SSL a target may name a volume after every gateway (its Gateway Network certificates).
+    certificates = {
+        gateway.name + suffix: gateway.name
+        for target in registry.targets()
+        for suffix in target.limits.volume_suffixes
+        for gateway in stack.gateways
+    }
+    reserved_names = _reserved_names()
     for gateway in stack.gateways:
         if gateway.volume in owners:
             yield error(
@@ -351,7 +363,7 @@ def _volumes(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
             yield error(
                 "IS110", f"{gateway.path}.volume", f"volume name {problem}", "rename the volume"
             )
-        if gateway.volume in RESERVED_NAMES:
+        if gateway.volume in reserved_names:
             yield error(
                 "IS113",
                 f"{gateway.path}.volume",

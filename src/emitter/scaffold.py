@@ -1,5 +1,5 @@
 """Files ``create`` scaffolds once for a new project and never rewrites: the GitHub Actions
-workflow of the user's GitOps repository (and, via the Kubernetes target, its overlays)."""
+workflow of the user's GitOps repository, with each target's steps from its record."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ import shlex
 from typing import Any
 
 from emitter.ir import Stack
+from emitter.targets import registry
 from emitter.yamlio import dump_yaml
 
 WORKFLOW = ".github/workflows/ignition-stack.yaml"
-KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0"
-# The cert-manager whose CRDs `validate --crd` checks the Certificates and Issuers against: the
-# Go module carries them (deploy/crds), and `go mod download` verifies it against sum.golang.org.
-CERT_MANAGER = "github.com/cert-manager/cert-manager@v1.16.5"
-# kubeconform's default schemas, plus the community catalogue for cert-manager's CRDs.
-CRD_SCHEMAS = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
 
 def ci_workflow(stack: Stack, targets: tuple[str, ...], tool: str) -> str:
@@ -37,32 +32,10 @@ def ci_workflow(stack: Stack, targets: tuple[str, ...], tool: str) -> str:
             "run": "ignition-stack emit stack.yaml --check",
         },
     ]
-    if "kubernetes" in targets:
-        steps += [
-            {"uses": "actions/setup-go@v5", "with": {"go-version": "stable"}},
-            {
-                "name": "Install kubeconform",
-                "run": f'go install {KUBECONFORM}\necho "$(go env GOPATH)/bin" >> "$GITHUB_PATH"\n',
-            },
-            {
-                # The demo-only plain transport (warning IS201) is an error for production.
-                "name": "The production overlay needs transport: ssl",
-                "if": "hashFiles('overlays/kubernetes/production/kustomization.yaml') != ''",
-                "run": "ignition-stack emit stack.yaml --target kubernetes --check --strict",
-            },
-            {
-                "name": "Every overlay builds and validates",
-                "run": (
-                    "set -euo pipefail\n"
-                    "for overlay in overlays/kubernetes/*/; do\n"
-                    '  echo "::group::$overlay"\n'
-                    '  kubectl kustomize "$overlay" | kubeconform -strict -summary \\\n'
-                    f"    -schema-location default -schema-location '{CRD_SCHEMAS}'\n"
-                    '  echo "::endgroup::"\n'
-                    "done\n"
-                ),
-            },
-        ]
+    for name in targets:
+        target = registry.get(name)
+        if target.ci_steps:
+            steps += target.ci_steps()
     steps.append(_validate_step(targets))
     workflow = {
         "name": "ignition-stack",
@@ -80,20 +53,13 @@ def ci_workflow(stack: Stack, targets: tuple[str, ...], tool: str) -> str:
 
 
 def _validate_step(targets: tuple[str, ...]) -> dict[str, Any]:
-    """Schema checks; with a Kubernetes target strict (nothing may go unvalidated), with
-    cert-manager's CRDs for the Certificates and Issuers of `transport: ssl`, fetched even for
-    a plain stack so that switching to ssl later keeps the check passing."""
-    if "kubernetes" not in targets:
-        return {
-            "name": "Schema-check the generated files",
-            "run": "ignition-stack validate targets",
-        }
+    """Schema checks: a target's own step when it has one (it checks every target's files),
+    else the plain ``validate``."""
+    for name in reversed(targets):
+        replacement = registry.get(name).ci_validate_step
+        if replacement:
+            return replacement()
     return {
-        "name": "Schema-check the generated files (cert-manager's CRDs included)",
-        "run": (
-            "set -euo pipefail\n"
-            f"module=$(go mod download -json {CERT_MANAGER} |\n"
-            "  python -c 'import json, sys; print(json.load(sys.stdin)[\"Dir\"])')\n"
-            'ignition-stack validate targets --strict --crd "$module/deploy/crds"\n'
-        ),
+        "name": "Schema-check the generated files",
+        "run": "ignition-stack validate targets",
     }

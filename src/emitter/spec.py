@@ -7,22 +7,21 @@ together, with a code and a hint.
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
+    create_model,
 )
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
+from emitter.model import Model
 from emitter.reference import REFERENCE_PATTERN
+from emitter.targets import registry
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
 # Pinned: an 8.3 release on which seeding redundancy.xml is known to form the pair. Bump it
@@ -36,9 +35,6 @@ MAX_INTEGER = 2**63 - 1
 MAX_INTEGER_TEXT = 70
 UNKNOWN_KEY = "unknown key"
 YAML_HINT = "fix the YAML syntax; `ignition-stack create NAME --dry-run` prints a valid example"
-# The number of a Kubernetes quantity (storage size, CPU): Kubernetes caps any quantity at
-# 2^63-1 instead of refusing it, so more digits than that would silently mean something else.
-QUANTITY_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,9})?"
 # Longer than any preview (so a previewed key keeps its text), short enough for one line.
 KEY_PREVIEW = 80
 OUT_OF_RANGE = "the numbers of a stack file fit in 64 bits"
@@ -46,12 +42,8 @@ NUMBER_HINT = (
     "use a value in the key's range (`ignition-stack schema` lists them), "
     "or quote it if it is meant as text"
 )
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
-DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-QUANTITY_PATTERN = rf"^{QUANTITY_NUMBER}(Ki|Mi|Gi|Ti)$"
 
 
-TargetName = Literal["compose", "kubernetes"]
 # One line that pip reads as a requirement, URL or path: no option (a leading `-`), no control
 # characters (the workflow puts it on a shell command line, quoted). See tool.py.
 TOOL_SPEC_PATTERN = r"^[^-\s][^\x00-\x1f\x7f]*$"
@@ -64,23 +56,7 @@ def _distinct(values: list[str]) -> list[str]:
     return values
 
 
-def _cidr(value: str) -> str:
-    """An IPv4 or IPv6 network in CIDR notation, host bits zero (what a NetworkPolicy's ipBlock
-    takes)."""
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"not a CIDR network such as 10.20.0.0/16: {exc}") from None
-    if "/" not in value:
-        raise ValueError("give the prefix length too, e.g. 10.20.0.5/32")
-    return str(network)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
-
-
-class RedundancySpec(_Model):
+class RedundancySpec(Model):
     """Membership of a master/backup pair."""
 
     role: NodeRole = Field(
@@ -89,7 +65,7 @@ class RedundancySpec(_Model):
     peer: str = Field(description="Name of the other gateway of the pair.")
 
 
-class GatewaySpec(_Model):
+class GatewaySpec(Model):
     """One gateway (one node). ``--dry-run`` lists every gateway explicitly, backups included."""
 
     name: str = Field(
@@ -123,85 +99,7 @@ class GatewaySpec(_Model):
     )
 
 
-class KubernetesSpec(_Model):
-    """Options of the Kubernetes target; overlays can change them per environment too."""
-
-    storage_size: str = Field(
-        default="3Gi",
-        pattern=QUANTITY_PATTERN,
-        description="Size of each gateway's data volume claim.",
-    )
-    storage_class: str | None = Field(
-        default=None,
-        pattern=DNS_SUBDOMAIN,
-        description="Storage class of the data volumes; cluster default when unset.",
-    )
-    cpu_request: str = Field(
-        default="500m", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU request per gateway."
-    )
-    cpu_limit: str = Field(
-        default="2", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU limit per gateway."
-    )
-    web_access_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = (
-        Field(
-            default_factory=list,
-            description=(
-                "Namespaces (e.g. your ingress controller's) allowed to reach the gateways' web port, "
-                "besides the stack's own namespace."
-            ),
-        )
-    )
-    pair_anti_affinity: Literal["preferred", "required"] = Field(
-        default="preferred",
-        description="Keep master and backup on different nodes: `preferred`, or `required` (needs >= 2 nodes).",
-    )
-    egress_cidrs: list[Annotated[str, AfterValidator(_cidr)]] = Field(
-        default_factory=list,
-        description=(
-            "IP ranges (CIDR, e.g. `10.20.0.0/16` for your databases and PLCs) the gateways may "
-            "reach on any port. Otherwise they reach only cluster DNS and the gateways they link to."
-        ),
-    )
-    egress_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = Field(
-        default_factory=list,
-        description="Namespaces whose pods the gateways may reach on any port (e.g. a database's).",
-    )
-    ephemeral_storage_request: str = Field(
-        default="1Gi",
-        pattern=QUANTITY_PATTERN,
-        description="Ephemeral storage (logs, temporary files) requested per gateway container.",
-    )
-    ephemeral_storage_limit: str = Field(
-        default="4Gi",
-        pattern=QUANTITY_PATTERN,
-        description="Ephemeral storage limit per gateway container; beyond it the pod is evicted.",
-    )
-
-
-def _ip_address(value: str) -> str:
-    """An IPv4 or IPv6 address of the host, in its canonical spelling."""
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise ValueError(
-            "not an IP address: give one of the host's addresses, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
-        ) from None
-
-
-class ComposeSpec(_Model):
-    """Options of the Compose target."""
-
-    publish_address: Annotated[str, AfterValidator(_ip_address)] | None = Field(
-        default=None,
-        description=(
-            "Host address the gateways' web ports are published on, e.g. `0.0.0.0` for every "
-            "interface. Default: `127.0.0.1` with `transport: plain` (a demo link without "
-            "authentication), every interface with `transport: ssl`."
-        ),
-    )
-
-
-class StackSpec(_Model):
+class StackFields(Model):
     """A stack of Ignition gateways (``stack.yaml``)."""
 
     schema_version: Literal[1] = Field(default=1, description="Version of this file's format.")
@@ -227,15 +125,8 @@ class StackSpec(_Model):
         default=TransportName.PLAIN,
         description="Gateway Network transport: `plain` (port 8088, demo only) or `ssl` (port 8060).",
     )
-    targets: Annotated[list[TargetName], AfterValidator(_distinct)] | None = Field(
-        default=None,
-        min_length=1,
-        description=(
-            "What `ignition-stack emit` writes when given no --target: `compose`, `kubernetes` "
-            "or both. Recorded by `create --target`. When absent, emit writes the targets "
-            "already in targets/ beside the stack file, or every target if there are none."
-        ),
-    )
+    # Its type and description come from the registry (``_target_fields``).
+    targets: list[str] | None = None
     accept_eula: bool | None = Field(
         default=None,
         description=(
@@ -266,10 +157,45 @@ class StackSpec(_Model):
         default=None,
         description="Every gateway, explicitly. Omit to derive them from the architecture.",
     )
-    kubernetes: KubernetesSpec = Field(
-        default_factory=KubernetesSpec, description="Kubernetes target options."
+
+
+def _target_fields() -> dict[str, Any]:
+    """What the registered targets add to ``StackFields``: the names ``targets:`` takes, and
+    each target's options key (in the order its ``StackOptions`` gives)."""
+    names = registry.names()
+    listed = ", ".join(f"`{name}`" for name in names)
+    fields: dict[str, Any] = {
+        "targets": (
+            Annotated[list[Literal[names]], AfterValidator(_distinct)] | None,  # type: ignore[valid-type]
+            Field(
+                default=None,
+                min_length=1,
+                description=(
+                    f"What `ignition-stack emit` writes when given no --target: {listed} "
+                    f"or {'both' if len(names) == 2 else 'several'}. Recorded by `create "
+                    "--target`. When absent, emit writes the targets already in targets/ "
+                    "beside the stack file, or every target if there are none."
+                ),
+            ),
+        )
+    }
+    with_options = [target.options for target in registry.targets() if target.options]
+    for options in sorted(with_options, key=lambda options: options.order):
+        fields[options.key] = options.field()
+    return fields
+
+
+if TYPE_CHECKING:
+    StackSpec = StackFields
+else:
+    # One model, whatever targets are registered: its JSON Schema is ``ignition-stack schema``.
+    StackSpec = create_model(
+        "StackSpec",
+        __base__=StackFields,
+        __doc__=StackFields.__doc__,
+        __module__=__name__,
+        **_target_fields(),
     )
-    compose: ComposeSpec | None = Field(default=None, description="Compose target options.")
 
 
 def dotted_path(location: tuple[int | str, ...]) -> str:

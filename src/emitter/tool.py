@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from emitter import __version__
 from emitter.diagnostics import Diagnostic, error, preview
+from emitter.targets import registry
 
 if TYPE_CHECKING:
     from emitter.ir import Stack
@@ -30,9 +31,10 @@ _NAME = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[=<>!~;
 
 def default_requirement(targets: Iterable[str] = ()) -> str:
     """The published release that wrote the files: another version may emit other bytes. A
-    project with the Kubernetes target needs the ``kubernetes`` extra (its client and schemas)."""
-    extra = "[kubernetes]" if "kubernetes" in targets else ""
-    return f"{DISTRIBUTION}{extra}=={__version__}"
+    target may need an extra of the distribution (its record's ``extra``)."""
+    extras = [extra for name in registry.in_order(targets) if (extra := registry.get(name).extra)]
+    listed = f"[{','.join(extras)}]" if extras else ""
+    return f"{DISTRIBUTION}{listed}=={__version__}"
 
 
 def requirement(spec: StackSpec) -> str:

@@ -5,8 +5,8 @@ PATH is a file or a directory (walked; hidden entries are ignored). Every YAML f
 validator of the target that claims it: first by name (``kustomization.yaml`` is Kubernetes',
 ``compose*.yaml`` Compose's), then by content (a single document with ``services`` is a compose
 file, a stream of objects with ``apiVersion`` and ``kind`` is Kubernetes'). The validators live
-with their targets (``emitter/targets/<target>/validation``) and are listed in
-``emitter.targets.VALIDATORS``; this module reads the files, hands them out, prints one report
+with their targets (``emitter/targets/<target>/validation``), and each target's record names
+its own (``Target.validator``); this module reads the files, hands them out, prints one report
 line per file plus what each validator adds (kubeconform's second opinion, a server dry-run)
 and decides the exit status.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,9 +41,8 @@ class ValidateOptions:
     """The flags of ``validate``; each target's validator reads the ones that concern it."""
 
     strict: bool = False
-    kubernetes_version: str | None = None
-    crds: tuple[Path, ...] = ()
-    server: bool = False
+    # The targets' own flags (``Target.validate_flags``) by name: None or False if not given.
+    flags: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -15,21 +15,26 @@ from typing import TYPE_CHECKING, Any
 
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import UsageError
+from emitter.targets import registry
 
 if TYPE_CHECKING:
     from emitter.ir import Stack
 
 NO_ROLE = "none"
 MAX_REPLICAS = 10000
-TARGETS = (
-    ("compose", "compose: a Docker Compose project (one host)"),
-    ("kubernetes", "kubernetes: a kustomize base and overlays"),
-    ("all", "all: both"),
-)
 TRANSPORTS = (
     ("ssl", "ssl: port 8060, certificates from a stack CA, still no clicks"),
     ("plain", "plain: port 8088, no SSL (isolated demo networks only)"),
 )
+
+
+def _target_choices() -> tuple[tuple[str, str], ...]:
+    """Each registered target with its one-line description, then all of them."""
+    every = "both" if len(registry.names()) == 2 else "every target"
+    return (
+        *((target.name, f"{target.name}: {target.description}") for target in registry.targets()),
+        (registry.ALL, f"{registry.ALL}: {every}"),
+    )
 
 
 def _require_terminal() -> None:
@@ -80,7 +85,7 @@ def run_wizard(name: str, flags: dict[str, Any], implied: str | None) -> dict[st
     if flags.get("transport") is None:
         answers["transport"] = _select(questionary, "Gateway Network transport?", TRANSPORTS)
     if flags.get("target") is None:
-        answers["target"] = _select(questionary, "What should it generate?", TARGETS)
+        answers["target"] = _select(questionary, "What should it generate?", _target_choices())
     return answers
 
 

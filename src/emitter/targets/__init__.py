@@ -1,100 +1,70 @@
 """Targets: each lowers the IR into files, as a pure function (no I/O, no clock, no randomness).
 
-A target module exposes ``NAME`` and ``emit(stack, options) -> Emission``, and its
-``validation`` module ``validator(options)`` for ``ignition-stack validate``. They are imported
-only when used, so ``--version`` and ``--help`` stay instant, and ``validate`` loads no emitter.
+Each target is one record (``registry.Target``) in its own package, registered below; the rest
+of the tool asks the registry. The records import their emitters and validators only when
+used, so ``--version`` and ``--help`` stay instant and ``validate`` loads no emitter.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
-from emitter.diagnostics import Diagnostic, UsageError
+from emitter.targets import registry
+from emitter.targets.registry import Emission, Target, target_names
 
 if TYPE_CHECKING:  # pydantic models: ``validate`` imports this module and needs neither
     from emitter.ir import Stack
-    from emitter.spec import ComposeSpec, KubernetesSpec
+    from emitter.spec import StackSpec
     from emitter.validation import TargetValidator, ValidateOptions
 
-TARGET_NAMES = ("compose", "kubernetes")
-ALIASES = {"k8s": "kubernetes", "all": "all"}
+__all__ = [
+    "Emission",
+    "Target",
+    "drift_notes",
+    "emit",
+    "options_of",
+    "registry",
+    "target_names",
+    "validators",
+]
 
 
-@dataclass(frozen=True)
-class TargetOptions:
-    """Target-specific settings from the stack file."""
+def _register_built_in() -> None:
+    # The order of ``--target all``, of POST-SETUP.md's sections and of a stack file's
+    # `targets:`; each validator claims files by content in this order too (Compose's claim
+    # is the narrower one).
+    from emitter.targets.compose import TARGET as COMPOSE
+    from emitter.targets.kubernetes import TARGET as KUBERNETES
 
-    kubernetes: KubernetesSpec = field(default_factory=lambda: _kubernetes_spec())
-    compose: ComposeSpec = field(default_factory=lambda: _compose_spec())
-
-
-def _kubernetes_spec() -> KubernetesSpec:
-    from emitter.spec import KubernetesSpec
-
-    return KubernetesSpec()
+    for target in (COMPOSE, KUBERNETES):
+        registry.register(target)
 
 
-def _compose_spec() -> ComposeSpec:
-    from emitter.spec import ComposeSpec
-
-    return ComposeSpec()
+_register_built_in()
 
 
-@dataclass(frozen=True)
-class Emission:
-    """What a target produced: relative POSIX path -> text, plus target-specific diagnostics."""
-
-    files: dict[str, str]
-    diagnostics: tuple[Diagnostic, ...] = ()
-
-
-class _TargetModule(Protocol):
-    NAME: str
-
-    def emit(self, stack: Stack, options: TargetOptions) -> Emission: ...
+def options_of(name: str, spec: StackSpec) -> Any:
+    """The target's options from the stack file (its model's defaults when the key is
+    absent), or None for a target without options."""
+    options = registry.get(name).options
+    if options is None:
+        return None
+    value = getattr(spec, options.key, None)
+    return options.model()() if value is None else value
 
 
-def target_names(requested: str) -> tuple[str, ...]:
-    """``compose`` / ``k8s`` / ``kubernetes`` / ``all`` -> target names, or a usage error."""
-    name = ALIASES.get(requested, requested)
-    if name == "all":
-        return TARGET_NAMES
-    if name not in TARGET_NAMES:
-        raise UsageError(f"unknown target {requested!r}; use one of compose, k8s (kubernetes), all")
-    return (name,)
-
-
-def emit(name: str, stack: Stack, options: TargetOptions) -> Emission:
-    module = cast(_TargetModule, importlib.import_module(f"emitter.targets.{name}"))
-    return module.emit(stack, options)
+def emit(name: str, stack: Stack, options: Any) -> Emission:
+    return registry.get(name).emit(stack, options)
 
 
 def drift_notes(name: str, path: str, before: str | None, after: str | None) -> list[str]:
     """What a reviewer must know about a change of ``path`` (None: absent before or after)
     beyond its diff: fields the platform cannot update in place, objects left behind, services
-    recreated together. From the target's optional ``drift`` module."""
-    try:
-        module = importlib.import_module(f"emitter.targets.{name}.drift")
-    except ModuleNotFoundError:
-        return []
-    notes: list[str] = module.drift_notes(path, before, after)
-    return notes
-
-
-# Each target's part of ``validate``, in the order they claim a file by its content (Compose's
-# claim is the narrower one).
-VALIDATORS = {
-    "compose": "emitter.targets.compose.validation",
-    "kubernetes": "emitter.targets.kubernetes.validation",
-}
+    recreated together."""
+    notes = registry.get(name).drift_notes
+    return notes(path, before, after) if notes else []
 
 
 def validators(options: ValidateOptions) -> list[TargetValidator]:
     """Every target's validator for one ``validate`` run (a bad flag is a usage error here)."""
-    made = []
-    for module_name in VALIDATORS.values():
-        module = importlib.import_module(module_name)
-        made.append(cast("TargetValidator", module.validator(options)))
-    return made
+    return [target.validator(options) for target in registry.targets() if target.validator]

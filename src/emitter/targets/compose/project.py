@@ -15,16 +15,16 @@ from typing import Any
 
 from emitter import image
 from emitter.ir import Gateway, Stack
-from emitter.names import (
+from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
     BOOTSTRAP_SUFFIX,
     CA_VOLUME,
     PKI_SERVICE,
     certificates_volume,
 )
-from emitter.spec import ComposeSpec
-from emitter.targets import Emission, TargetOptions
+from emitter.targets.compose.options import ComposeSpec
 from emitter.targets.compose.size import size_warnings
+from emitter.targets.registry import Emission
 from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
@@ -56,11 +56,11 @@ NO_NEW_PRIVILEGES = ["no-new-privileges:true"]
 BOOTSTRAP_CAPABILITIES = ["CHOWN", "DAC_OVERRIDE", "FOWNER"]
 
 
-def emit(stack: Stack, options: TargetOptions) -> Emission:
+def emit(stack: Stack, options: ComposeSpec) -> Emission:
     scripts = set(image.gateway_scripts(stack))
     if _ssl(stack):
         scripts.add(image.PKI_SCRIPT)
-    files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack, options.compose))}
+    files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack, options))}
     files.update({f"scripts/{name}": image.script(name) for name in scripts})
     for gateway in stack.gateways:
         document = image.redundancy_xml(gateway)

@@ -15,7 +15,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from emitter.ir import Stack
-from emitter.targets import Emission, TargetOptions
 from emitter.targets.kubernetes import (
     certificates,
     configuration,
@@ -24,6 +23,8 @@ from emitter.targets.kubernetes import (
     workloads,
 )
 from emitter.targets.kubernetes.metadata import workloads_of
+from emitter.targets.kubernetes.options import KubernetesSpec
+from emitter.targets.registry import Emission
 from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 
@@ -49,8 +50,7 @@ SSL_HEADER = (
 _DATA_KEYS = frozenset({"labels", "annotations", "data", "matchLabels", "selector"})
 
 
-def emit(stack: Stack, options: TargetOptions) -> Emission:
-    settings = options.kubernetes
+def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
     units = workloads_of(stack)
     scripts = configuration.scripts(stack)
     objects: list[BaseModel | dict[str, Any]] = [

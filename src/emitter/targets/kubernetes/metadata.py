@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from kubernetes.client.models import V1LabelSelector, V1ObjectMeta
 
 from emitter.ir import Gateway, Stack
-from emitter.names import HEADLESS_SUFFIX
+from emitter.targets.kubernetes.names import HEADLESS_SUFFIX
 
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"

@@ -24,7 +24,6 @@ from kubernetes.client.models import (
 
 from emitter import image
 from emitter.ir import Stack
-from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes.metadata import (
     NETWORK_MEMBER,
     Workload,
@@ -36,6 +35,7 @@ from emitter.targets.kubernetes.metadata import (
     stack_labels,
     workload_labels,
 )
+from emitter.targets.kubernetes.options import KubernetesSpec
 
 WEB_POLICY = "gateway-web"
 NETWORK_POLICY_PREFIX = "gateway-network-"

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from emitter.ir import Stack
-from emitter.names import ENVIRONMENTS, PRODUCTION, overlay_namespace
 from emitter.targets.kubernetes.metadata import PART_OF_LABEL, workloads_of
+from emitter.targets.kubernetes.names import ENVIRONMENTS, PRODUCTION, overlay_namespace
 from emitter.vocabulary import TransportName
 from emitter.yamlio import dump_yaml
 

@@ -49,7 +49,6 @@ from kubernetes.client.models import (
 from emitter import image
 from emitter.ir import Stack
 from emitter.resolve import HEAP_PERCENT
-from emitter.spec import KubernetesSpec
 from emitter.targets.kubernetes import certificates, configuration
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
@@ -62,6 +61,7 @@ from emitter.targets.kubernetes.metadata import (
     selector_labels,
     workload_labels,
 )
+from emitter.targets.kubernetes.options import KubernetesSpec
 from emitter.vocabulary import TransportName
 
 DATA_VOLUME = "data"

@@ -83,7 +83,8 @@ class KubernetesValidator:
 
 def validator(options: ValidateOptions) -> KubernetesValidator:
     """Checks the flags (exit 2 on a bad one) before any file is read."""
-    version = normalise_kubernetes_version(options.kubernetes_version)
-    crds = load_crds(options.crds) if options.crds else CrdSchemas(())
-    cluster = server.connect() if options.server else None
+    version = normalise_kubernetes_version(options.flags.get("kubernetes_version"))
+    crd_paths = tuple(options.flags.get("crd") or ())
+    crds = load_crds(crd_paths) if crd_paths else CrdSchemas(())
+    cluster = server.connect() if options.flags.get("server") else None
     return KubernetesValidator(version, crds, cluster)

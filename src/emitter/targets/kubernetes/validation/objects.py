@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from emitter import goyaml
-from emitter.extras import MissingExtra
+from emitter.targets.kubernetes.extras import MissingExtra
 from emitter.targets.kubernetes.validation import kustomize
 from emitter.targets.kubernetes.validation.crds import CrdSchemas
 from emitter.targets.kubernetes.validation.schemas import (

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from emitter.diagnostics import EmitterError, UsageError
-from emitter.extras import require
+from emitter.targets.kubernetes.extras import require
 from emitter.validation import schema_problems
 
 # The bundled schemas ``$ref`` ``/api/_definitions.json`` against their ``$id``

@@ -1,0 +1,114 @@
+"""The Compose target's part of a project: its entry point ``compose.yaml``, its section of
+POST-SETUP.md and how the pair check reaches a master."""
+
+from __future__ import annotations
+
+from emitter.ir import Gateway, Stack
+from emitter.targets.compose.names import PASSWORD_FILE, PKI_SERVICE
+from emitter.targets.registry import PairAccess
+from emitter.vocabulary import TransportName
+from emitter.yamlio import dump_yaml
+
+
+def entrypoint(stack: Stack) -> dict[str, str]:
+    """``docker compose`` finds this in the project directory; it pulls in the generated file."""
+    header = (
+        "# Lets `docker compose` run from the project directory. The stack itself is\n"
+        "# targets/compose/compose.yaml, generated from stack.yaml by `ignition-stack emit`.\n"
+    )
+    document = {"name": stack.name, "include": ["targets/compose/compose.yaml"]}
+    return {"compose.yaml": header + dump_yaml(document)}
+
+
+def pair_access(_: Stack, master: Gateway) -> PairAccess:
+    where = f"http://localhost:{master.http_port} with Compose"
+    return PairAccess(alone=where, among=where, port=master.http_port, own_ports=True)
+
+
+def section(stack: Stack) -> list[str]:
+    """Where the admin password is, how to start the stack, and how a pair is upgraded."""
+    pairs = stack.pairs
+    ssl = stack.transport is TransportName.SSL
+    out = [
+        f"With Compose its password is in `{PASSWORD_FILE}` (written once by "
+        "`ignition-stack create`, git-ignored, never in the compose file or `stack.yaml`).",
+        "",
+        "## Docker Compose",
+        "",
+        "```sh",
+        f"cd {stack.name} && docker compose up -d",
+        'docker compose ps          # every gateway turns "healthy" once RUNNING'
+        + ("; a backup only once paired" if pairs else ""),
+        "```",
+        "",
+        "Each gateway has a one-shot `<gateway>-bootstrap` service that fills its empty data volume "
+        "from the image"
+        + (", places the node's `redundancy.xml`" if pairs else "")
+        + (", installs its Gateway Network certificate and the stack CA" if ssl else "")
+        + " and hands the volume to uid 2003; the gateway starts when it has finished."
+        + (
+            f" Before them, `{PKI_SERVICE}` creates the stack CA (in a volume no gateway mounts) "
+            "and one certificate per gateway; later starts only renew certificates close to expiry."
+            if ssl
+            else ""
+        ),
+    ]
+    if pairs:
+        out += [
+            "Every start of a gateway container, a restart by the restart policy included, "
+            "re-asserts the node's pairing keys in its `redundancy.xml` before the gateway runs.",
+            "",
+            f"`ignition-stack status {stack.name}` reads every gateway's `/system/gwinfo` through its "
+            "published port and prints one line per gateway; it exits 0 only when every pair has "
+            "formed and is in sync.",
+            *_upgrade(stack, ssl),
+        ]
+    return out
+
+
+def _upgrade(stack: Stack, ssl: bool) -> list[str]:
+    """The "Upgrade the pair" section: Compose recreates every changed container at once, so a
+    pair is rolled by hand, backup first, the way Inductive Automation documents it."""
+    out = [
+        "",
+        "## Upgrade the pair",
+        "",
+        "`docker compose up -d` recreates every container whose settings changed (a new image, a "
+        "changed script or setting) at the same moment, master and backup together, and the pair "
+        "is down until both are back. `ignition-stack emit` says so when a change does this. Roll "
+        "each pair instead, backup first (Inductive Automation's upgrade order for a pair), "
+        "waiting for each node to turn healthy:",
+        "",
+        "```sh",
+    ]
+    for master, backup in stack.pairs:
+        for node in (backup, master):
+            out += [
+                f"docker compose run --rm --no-deps {node.name}-bootstrap",
+                f"docker compose up -d --no-deps --wait {node.name}",
+            ]
+    out += [
+        "docker compose up -d --wait     # then everything else",
+        "```",
+        "",
+        "While the master restarts, the backup takes over; a backup running a newer version than "
+        "its master reports `RedundantState=Incompatible` and still counts as healthy, so the "
+        "upgrade can go on to the master.",
+    ]
+    if ssl:
+        out += [
+            "",
+            "### Renew the Gateway Network certificates",
+            "",
+            "Every `docker compose up` re-issues the certificates that expire within 30 days; to "
+            "renew without a full `up`, run the PKI service, then roll each pair as above so that "
+            "each bootstrap installs its node's new certificate (a gateway reads it only when it "
+            "starts):",
+            "",
+            "```sh",
+            f"docker compose run --rm --no-deps {PKI_SERVICE}",
+            "```",
+            "",
+            "Set `-e PKI_RENEW_DAYS=N` to renew every certificate that expires within N days.",
+        ]
+    return out

@@ -1,0 +1,25 @@
+"""Names the Compose target derives from gateway names or takes for itself; its record lists
+them so the rules keep gateway and volume names clear of them."""
+
+from __future__ import annotations
+
+# Each gateway's one-shot service that seeds its data volume.
+BOOTSTRAP_SUFFIX = "-bootstrap"
+# With `transport: ssl` the Compose target adds a PKI service, the CA's volume and one
+# certificates volume per gateway (``certificates_volume``).
+PKI_SERVICE = "gateway-network-pki"
+CA_VOLUME = "gateway-network-ca"
+CERTIFICATES_SUFFIX = "-certificates"
+# The Compose target's copy of the admin password, readable by the gateways' uid only.
+ADMIN_PASSWORD_VOLUME = "gateway-admin-password"
+RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME})
+
+
+def certificates_volume(gateway: str) -> str:
+    """The Compose volume holding one gateway's Gateway Network keystore and CA certificate:
+    the PKI service fills it, and only that gateway's bootstrap mounts it."""
+    return gateway + CERTIFICATES_SUFFIX
+
+
+# The admin password ``create`` writes once, git-ignored; the compose file reads it as a secret.
+PASSWORD_FILE = "secrets/gateway-admin-password"

@@ -1,0 +1,42 @@
+"""The ``compose:`` key of ``stack.yaml``: options of the Compose target."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+
+from emitter.model import Model
+
+
+def _ip_address(value: str) -> str:
+    """An IPv4 or IPv6 address of the host, in its canonical spelling."""
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(
+            "not an IP address: give one of the host's addresses, e.g. 127.0.0.1, or 0.0.0.0 for every interface"
+        ) from None
+
+
+class ComposeSpec(Model):
+    """Options of the Compose target."""
+
+    publish_address: Annotated[str, AfterValidator(_ip_address)] | None = Field(
+        default=None,
+        description=(
+            "Host address the gateways' web ports are published on, e.g. `0.0.0.0` for every "
+            "interface. Default: `127.0.0.1` with `transport: plain` (a demo link without "
+            "authentication), every interface with `transport: ssl`."
+        ),
+    )
+
+
+def stack_field() -> tuple[Any, Any]:
+    """The key in ``StackSpec``: absent unless set."""
+    return ComposeSpec | None, Field(default=None, description="Compose target options.")
+
+
+def model() -> type[ComposeSpec]:
+    return ComposeSpec

@@ -1,0 +1,96 @@
+"""The ``kubernetes:`` key of ``stack.yaml``: options of the Kubernetes target."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from emitter.model import Model
+
+# The number of a Kubernetes quantity (storage size, CPU): Kubernetes caps any quantity at
+# 2^63-1 instead of refusing it, so more digits than that would silently mean something else.
+QUANTITY_NUMBER = r"[0-9]{1,18}(\.[0-9]{1,9})?"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+QUANTITY_PATTERN = rf"^{QUANTITY_NUMBER}(Ki|Mi|Gi|Ti)$"
+
+
+def _cidr(value: str) -> str:
+    """An IPv4 or IPv6 network in CIDR notation, host bits zero (what a NetworkPolicy's ipBlock
+    takes)."""
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR network such as 10.20.0.0/16: {exc}") from None
+    if "/" not in value:
+        raise ValueError("give the prefix length too, e.g. 10.20.0.5/32")
+    return str(network)
+
+
+class KubernetesSpec(Model):
+    """Options of the Kubernetes target; overlays can change them per environment too."""
+
+    storage_size: str = Field(
+        default="3Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Size of each gateway's data volume claim.",
+    )
+    storage_class: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="Storage class of the data volumes; cluster default when unset.",
+    )
+    cpu_request: str = Field(
+        default="500m", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU request per gateway."
+    )
+    cpu_limit: str = Field(
+        default="2", pattern=rf"^{QUANTITY_NUMBER}m?$", description="CPU limit per gateway."
+    )
+    web_access_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = (
+        Field(
+            default_factory=list,
+            description=(
+                "Namespaces (e.g. your ingress controller's) allowed to reach the gateways' web port, "
+                "besides the stack's own namespace."
+            ),
+        )
+    )
+    pair_anti_affinity: Literal["preferred", "required"] = Field(
+        default="preferred",
+        description="Keep master and backup on different nodes: `preferred`, or `required` (needs >= 2 nodes).",
+    )
+    egress_cidrs: list[Annotated[str, AfterValidator(_cidr)]] = Field(
+        default_factory=list,
+        description=(
+            "IP ranges (CIDR, e.g. `10.20.0.0/16` for your databases and PLCs) the gateways may "
+            "reach on any port. Otherwise they reach only cluster DNS and the gateways they link to."
+        ),
+    )
+    egress_namespaces: list[Annotated[str, StringConstraints(pattern=DNS_LABEL_PATTERN)]] = Field(
+        default_factory=list,
+        description="Namespaces whose pods the gateways may reach on any port (e.g. a database's).",
+    )
+    ephemeral_storage_request: str = Field(
+        default="1Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Ephemeral storage (logs, temporary files) requested per gateway container.",
+    )
+    ephemeral_storage_limit: str = Field(
+        default="4Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Ephemeral storage limit per gateway container; beyond it the pod is evicted.",
+    )
+
+
+def stack_field() -> tuple[Any, Any]:
+    """The key in ``StackSpec``: always written, with every default, so a reviewer sees what
+    each environment's overlay starts from."""
+    return KubernetesSpec, Field(
+        default_factory=KubernetesSpec, description="Kubernetes target options."
+    )
+
+
+def model() -> type[KubernetesSpec]:
+    return KubernetesSpec

@@ -1,0 +1,1 @@
+"""Tests per target, one directory each, and the cross-target checks every registered target must pass."""
