@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
+from emitter import licensing
 from emitter.ir import Gateway, Stack
 from emitter.vocabulary import TransportName
 
@@ -58,6 +59,7 @@ def environment(stack: Stack, gateway: Gateway) -> dict[str, str]:
         variables[f"GATEWAY_NETWORK_{index}_HOST"] = link.target
         variables[f"GATEWAY_NETWORK_{index}_PORT"] = str(link.port)
         variables[f"GATEWAY_NETWORK_{index}_ENABLESSL"] = _flag(link.ssl)
+    variables.update(licensing.environment(gateway))
     return dict(sorted(variables.items()))
 
 

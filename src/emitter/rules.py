@@ -14,6 +14,7 @@ from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.ir import Gateway, Stack
+from emitter.licensing import license_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
@@ -484,6 +485,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "replica",
         "edition",
         "heap_mb",
+        # Each node has a license of its own (a backup may have a backup-only one, or none).
+        "license",
     }
 )
 
@@ -567,6 +570,7 @@ RULES: tuple[Rule, ...] = (
     spokes_rule,
     plain_transport_rule,
     eula_rule,
+    license_rules,
 )
 
 
