@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
+from emitter.image import supported_releases
 from emitter.reference import REFERENCE_PATTERN
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
 
@@ -246,10 +247,13 @@ class StackSpec(_Model):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
+        # Checked by rules.py (IS121, IS122, IS126) so a user learns why and how to pin it; the
         # pattern here helps editors that read the schema.
         json_schema_extra={"pattern": REFERENCE_PATTERN},
-        description="Ignition image, pinned to a tag or digest (not `latest`).",
+        description=(
+            "Ignition image, pinned to a release tag (not `latest`); supported releases: "
+            f"{supported_releases()}. The digest may follow the tag (`repo:8.3.6@sha256:...`)."
+        ),
     )
     tool: str | None = Field(
         default=None,
