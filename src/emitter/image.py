@@ -78,6 +78,14 @@ RELEASES: dict[str, Release] = {
 _VERSION_TAG = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:[-_][\w.-]*)?")
 
 
+class ReleaseTooOld(ValueError):
+    """The tag names a supported series, but a patch older than the oldest one supported."""
+
+    def __init__(self, reason: str, oldest: str) -> None:
+        super().__init__(reason)
+        self.oldest = oldest
+
+
 def supported_releases() -> str:
     """The supported releases, as a diagnostic names them: "8.1 (8.1.32 or later) and 8.3"."""
     names = [
@@ -111,9 +119,11 @@ def read_release(image: str) -> IgnitionRelease:
     patch = match["patch"]
     version = series if patch is None else f"{series}.{int(patch)}"
     if patch is not None and int(patch) < row.oldest_patch:
-        raise ValueError(
-            f"its tag {reference.tag!r} is Ignition {version}, older than "
-            f"{series}.{row.oldest_patch}, {row.oldest_reason}"
+        oldest = f"{series}.{row.oldest_patch}"
+        raise ReleaseTooOld(
+            f"its tag {reference.tag!r} is Ignition {version}, older than {oldest}, "
+            f"{row.oldest_reason}",
+            oldest,
         )
     return IgnitionRelease(series=series, version=version, layout=row.layout)
 

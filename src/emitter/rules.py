@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
-from emitter.image import read_release, supported_releases
+from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
 from emitter.names import (
     DNS_LABEL,
@@ -142,13 +142,18 @@ def release_problem(image: str) -> Diagnostic | None:
         read_release(image)
     except ValueError as reason:
         example = f"{DEFAULT_IMAGE}@sha256:<digest>" if "@" in image else DEFAULT_IMAGE
+        hint = (
+            f"use Ignition {reason.oldest} or a later patch, or 8.3 (e.g. `{DEFAULT_IMAGE}`)"
+            if isinstance(reason, ReleaseTooOld)
+            else f"tag the image with its Ignition release, e.g. `{example}` "
+            "(a mirror's tag may add a suffix: `8.3.6-site1`)"
+        )
         return error(
             "IS126",
             "image",
             f"image {preview(image)!r} names no Ignition release ignition-stack supports: "
             f"{reason}; supported: {supported_releases()}",
-            f"tag the image with its Ignition release, e.g. `{example}` "
-            "(a mirror's tag may add a suffix: `8.3.6-site1`)",
+            hint,
         )
     return None
 
