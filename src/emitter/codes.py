@@ -73,6 +73,7 @@ CODES: dict[str, Code] = table(
     Code("IS125", _E, "`accept_eula: false`: the Ignition image does not start until its EULA is accepted"),
     Code("IS126", _E, "`frontends` / `spokes` (or `--frontends` / `--spokes`) given for an architecture without that tier"),
     Code("IS127", _E, "`create`'s flags fit no single architecture (e.g. `--redundant backend --spokes 2`)"),
+    Code("IS128", _E, "`image` names no supported Ignition release in its tag (8.1 from 8.1.32, or 8.3; `major.minor[.patch]`, a mirror's suffix allowed), or is pinned by a digest alone, which does not say the release"),
     Code("IS201", _W, "a Gateway Network link (a pair, frontends, spokes) on the plain, demo-only transport (an error with `--strict`); not shown when an error stops the command"),
     Code("IS202", _W, "a hub-and-spoke stack with `spokes: 0`: a hub with nothing to connect to it"),
     Code("IS203", _W, "a Compose stack of more gateways than one Docker host runs sensibly: the reason (memory, ports) and `--target k8s` instead"),
