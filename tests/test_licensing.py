@@ -50,14 +50,14 @@ def licensed_pair(master: str | None, backup: str | None) -> dict[str, Any]:
         (12345678, "gateways[1].license", "not a reference"),
     ],
 )
-def test_a_key_or_token_in_the_stack_file_is_IS128_and_never_repeated(
+def test_a_key_or_token_in_the_stack_file_is_IS129_and_never_repeated(
     value: Any, path: str, word: str, cli: Cli, tmp_path: Path
 ) -> None:
     data = licensed_pair(None, "plant-backend-backup-license")
     gateway(data, "backend")["license"] = value
     result = run_stack(cli, tmp_path, data)
-    assert_diagnostic(result, "IS128", path, word)
-    assert_diagnostic(result, "IS128", path, "hint: move the key and token into a secret")
+    assert_diagnostic(result, "IS129", path, word)
+    assert_diagnostic(result, "IS129", path, "hint: move the key and token into a secret")
     assert (
         KEY not in result.stderr and TOKEN not in result.stderr and "12345678" not in result.stderr
     )
@@ -92,11 +92,11 @@ def test_the_british_spelling_is_refused_with_the_key_to_use(cli: Cli, tmp_path:
         ("plant-gateway-network-keystore", ("password",)),
     ],
 )
-def test_an_unusable_secret_name_is_IS129(
+def test_an_unusable_secret_name_is_IS130(
     secret: str, words: tuple[str, ...], cli: Cli, tmp_path: Path
 ) -> None:
     result = run_stack(cli, tmp_path, licensed_pair(secret, "plant-backend-backup-license"))
-    assert_diagnostic(result, "IS129", "gateways[1].license.secret", *words)
+    assert_diagnostic(result, "IS130", "gateways[1].license.secret", *words)
     if secret == KEY:
         assert KEY not in result.stderr
 

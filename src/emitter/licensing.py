@@ -4,8 +4,8 @@ A gateway's ``license: {secret: NAME}`` names a Kubernetes Secret (keys ``licens
 ``activation-token``) or, on Compose, the project's git-ignored files
 ``secrets/NAME/license-key`` and ``secrets/NAME/activation-token``. Both targets mount them at
 ``mounted_file(NAME, ...)`` and point the image's ``_FILE`` variables there, so no emitted file
-holds more than a name or a path. The rules here keep keys out of ``stack.yaml`` (IS128), the
-names usable (IS129), and a stack that licenses its gateways from leaving a pair member on
+holds more than a name or a path. The rules here keep keys out of ``stack.yaml`` (IS129), the
+names usable (IS130), and a stack that licenses its gateways from leaving a pair member on
 the 2-hour trial (IS205).
 """
 
@@ -61,7 +61,7 @@ def secrets(gateways: tuple[Gateway, ...] | list[Gateway]) -> list[str]:
 
 
 def plain_text_problem(location: tuple[Any, ...], kind: str, path: str) -> Diagnostic | None:
-    """IS128 for a shape error that means a key or token was written into the stack file:
+    """IS129 for a shape error that means a key or token was written into the stack file:
     ``license: ABCD1234`` (a value that is not a reference) or ``license: {key: ...}``. The
     value is never repeated: it may be the key."""
     if len(location) < 3 or location[0] != "gateways" or location[2] != KEY:
@@ -77,7 +77,7 @@ def plain_text_problem(location: tuple[Any, ...], kind: str, path: str) -> Diagn
     else:
         return None
     return error(
-        "IS128",
+        "IS129",
         path,
         f"the license holds {what}: stack.yaml is committed, and a leased license key or "
         "activation token in it is readable by everyone with the repository",
@@ -98,7 +98,7 @@ def _secret_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
         # The name is not repeated: a key pasted here instead of a name must not reach a log.
         if len(name) > DNS_LABEL_LENGTH or not DNS_LABEL.match(name):
             yield error(
-                "IS129",
+                "IS130",
                 path,
                 f"the license secret of {gateway.name!r} ({len(name)} characters) is not a "
                 "DNS-1123 label: lowercase letters, digits and '-', starting and ending "
@@ -107,7 +107,7 @@ def _secret_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
             )
         elif name in own:
             yield error(
-                "IS129",
+                "IS130",
                 path,
                 f"the license secret of {gateway.name!r} is {name!r}, a secret the stack "
                 "already uses for a password",

@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
-from emitter.ir import Gateway, GatewayNetworkLink, GatewayNetworkSettings, Redundancy, Stack, Tier
+from emitter.image import read_release
+from emitter.ir import (
+    Gateway,
+    GatewayNetworkLink,
+    GatewayNetworkSettings,
+    IgnitionRelease,
+    Redundancy,
+    Stack,
+    Tier,
+)
 from emitter.spec import DEFAULT_MEMORY_MB, FIRST_HTTP_PORT, GatewaySpec, RedundancySpec, StackSpec
 from emitter.vocabulary import Edition, NodeRole, TransportName
 
@@ -187,6 +196,7 @@ def lower(spec: StackSpec) -> Stack:
         redundant=spec.redundant,
         transport=spec.transport,
         image=spec.image,
+        release=release_of(spec.image),
         gateways=tuple(gateways),
         tiers=tiers_of(architecture, gateways),
         networks=tuple(
@@ -198,6 +208,15 @@ def lower(spec: StackSpec) -> Stack:
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
     )
+
+
+def release_of(image: str) -> IgnitionRelease | None:
+    """The Ignition release the image runs; None when its tag names none this tool supports
+    (rules IS121, IS122 and IS128 say why)."""
+    try:
+        return read_release(image)
+    except ValueError:
+        return None
 
 
 def replica_index(architecture: Architecture, gateway: GatewaySpec) -> int | None:
