@@ -168,6 +168,8 @@ def _verify_pairs(stack: Stack, records: list[Target]) -> list[str]:
 
 def _licensing(stack: Stack) -> list[str]:
     pairs = stack.pairs
+    if any(gateway.license for gateway in stack.gateways):
+        return _leased_licenses(stack)
     out = [
         "",
         "## Licensing",
@@ -183,6 +185,36 @@ def _licensing(stack: Stack) -> list[str]:
         "- Unlicensed gateways run in a 2-hour trial, which can be reset from the gateway page: enough to "
         f"see the {'pair' if pairs else 'stack'} working, not to keep it running."
     )
+    return out
+
+
+def _leased_licenses(stack: Stack) -> list[str]:
+    """Which gateway reads which licence secret (the targets' sections say how to create them),
+    and how to check that each one took."""
+    out = [
+        "",
+        "## Licensing",
+        "",
+        "Leased licenses, each read from a secret when the gateway starts (no file of this project "
+        "holds a key or token; the sections above show how to create the secrets):",
+        "",
+        "| gateway | license secret |",
+        "|---|---|",
+        *(
+            f"| `{g.name}` | {f'`{g.license}`' if g.license else 'none: 2-hour trial'} |"
+            for g in stack.gateways
+        ),
+        "",
+        "- A backup-only license forces its node into Backup mode (the mode cannot change while it "
+        "is applied); the master of a pair needs a full license.",
+        "- A leased license checks in with Inductive Automation's activation service every hour "
+        "and falls back to the trial when it has not reached it for 4 hours: the gateways need "
+        "outgoing HTTPS to it.",
+        "- **Verify:** on each licensed gateway's web page the trial banner is gone and its "
+        "licensing page shows the key activated.",
+        "- **Rotate:** replace the secret's two values, then restart the gateway (a pair backup "
+        "first): the image reads them only when it starts.",
+    ]
     return out
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from emitter import licensing
 from emitter.ir import DataLayout, Gateway, IgnitionRelease, Stack
 from emitter.reference import parse_image_reference
 from emitter.vocabulary import TransportName
@@ -173,6 +174,7 @@ def environment(stack: Stack, gateway: Gateway) -> dict[str, str]:
         variables[f"GATEWAY_NETWORK_{index}_HOST"] = link.target
         variables[f"GATEWAY_NETWORK_{index}_PORT"] = str(link.port)
         variables[f"GATEWAY_NETWORK_{index}_ENABLESSL"] = _flag(link.ssl)
+    variables.update(licensing.environment(gateway))
     return dict(sorted(variables.items()))
 
 

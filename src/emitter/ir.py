@@ -57,6 +57,8 @@ class Gateway(_Frozen):
     replica: int | None
     # Where this gateway sits in the stack file, for diagnostics.
     path: str
+    # The secret holding its leased license key and activation token (a name, never a value).
+    license: str | None = None
 
 
 class Tier(_Frozen):

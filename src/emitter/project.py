@@ -27,7 +27,8 @@ from emitter.tree import write_trees
 
 STACK_FILE = "stack.yaml"
 GITIGNORE = (
-    "# The admin password written once by `ignition-stack create`; never commit it.\n"
+    "# The admin password written once by `ignition-stack create`, and license files; never\n"
+    "# commit them.\n"
     "secrets/\n"
     "# Left only by an interrupted `ignition-stack emit`; the next emit removes it.\n"
     f"{SCRATCH_PREFIX}*\n"

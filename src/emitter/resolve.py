@@ -186,6 +186,7 @@ def lower(spec: StackSpec) -> Stack:
                 redundancy=redundancy,
                 replica=replica_index(architecture, gateway),
                 path=f"gateways[{index}]",
+                license=gateway.license.secret if gateway.license else None,
             )
         )
 

@@ -15,6 +15,7 @@ from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
+from emitter.licensing import license_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
@@ -508,6 +509,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "replica",
         "edition",
         "heap_mb",
+        # Each node has a license of its own (a backup may have a backup-only one, or none).
+        "license",
     }
 )
 
@@ -591,6 +594,7 @@ RULES: tuple[Rule, ...] = (
     spokes_rule,
     plain_transport_rule,
     eula_rule,
+    license_rules,
 )
 
 

@@ -9,6 +9,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 
 from emitter.diagnostics import Diagnostic, error, preview
+from emitter.licensing import plain_text_problem
 from emitter.spec import (
     NUMBER_HINT,
     OUT_OF_RANGE,
@@ -91,6 +92,9 @@ def shape_diagnostic(item: Any, data: dict[str, Any]) -> Diagnostic:
     location = tuple(item["loc"])
     path = dotted_path(location)
     kind = item["type"]
+    plain_text = plain_text_problem(location, kind, path)
+    if plain_text is not None:
+        return plain_text
     if len(location) == 1 and location[0] in ROLE_KEYS and kind == "string_type":
         return _role_key_diagnostic(str(location[0]), item["input"], data)
     if kind == "extra_forbidden":

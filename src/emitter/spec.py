@@ -66,6 +66,20 @@ class RedundancySpec(Model):
     peer: str = Field(description="Name of the other gateway of the pair.")
 
 
+class LicenseSpec(Model):
+    """A leased license, by reference: the key and token stay in a secret (emitter.licensing)."""
+
+    secret: str = Field(
+        description=(
+            "Name of the secret holding the gateway's leased license key and activation token "
+            "(a DNS-1123 label, never the key itself). Kubernetes: a Secret of that name in the "
+            "stack's namespace with keys `license-key` and `activation-token`. Compose: the "
+            "git-ignored files `secrets/<name>/license-key` and `secrets/<name>/activation-token` "
+            "of the project."
+        )
+    )
+
+
 class GatewaySpec(Model):
     """One gateway (one node). ``--dry-run`` lists every gateway explicitly, backups included."""
 
@@ -97,6 +111,15 @@ class GatewaySpec(Model):
     )
     redundancy: RedundancySpec | None = Field(
         default=None, description="Set on both gateways of a master/backup pair; absent otherwise."
+    )
+    license: LicenseSpec | None = Field(
+        default=None,
+        description=(
+            "Leased license (activation key and token), read from a secret: "
+            "`{secret: NAME}`. Each node of a pair has its own (a backup-only license locks "
+            "its node in Backup mode). Absent: the 2-hour trial, or a license activated in "
+            "the gateway's web UI."
+        ),
     )
 
 

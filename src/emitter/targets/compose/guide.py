@@ -3,6 +3,7 @@ POST-SETUP.md and how the pair check reaches a master."""
 
 from __future__ import annotations
 
+from emitter import licensing
 from emitter.ir import Gateway, Stack
 from emitter.targets.compose.names import PASSWORD_FILE, PKI_SERVICE
 from emitter.targets.registry import PairAccess
@@ -35,6 +36,7 @@ def section(stack: Stack) -> list[str]:
         "",
         "## Docker Compose",
         "",
+        *_license_files(stack),
         "```sh",
         f"cd {stack.name} && docker compose up -d",
         'docker compose ps          # every gateway turns "healthy" once RUNNING'
@@ -64,6 +66,32 @@ def section(stack: Stack) -> list[str]:
             *_upgrade(stack, ssl),
         ]
     return out
+
+
+def _license_files(stack: Stack) -> list[str]:
+    """Before the first start: each licence's key and token in the git-ignored secrets/ (the
+    compose file names the files; Docker refuses to create a gateway whose file is missing). Compose bind-mounts them with their host mode, so uid 2003 must be able to read
+    them: the 0700 directory keeps them from other users of the host."""
+    names = licensing.secrets(stack.gateways)
+    if not names:
+        return []
+    out = [
+        "Put each license's key and token into its files first (git-ignored, like the admin "
+        "password; the gateway, uid 2003, reads them through a bind mount, so they are "
+        "world-readable inside a directory only you can enter):",
+        "",
+        "```sh",
+        "install -d -m 0700 secrets",
+    ]
+    for name in names:
+        directory = f"secrets/{name}"
+        out += [
+            f"install -d -m 0700 {directory}",
+            f"printf '%s' '<license key>' > {directory}/{licensing.LICENSE_KEY}",
+            f"printf '%s' '<activation token>' > {directory}/{licensing.ACTIVATION_TOKEN}",
+            f"chmod 0444 {directory}/*",
+        ]
+    return [*out, "```", ""]
 
 
 def _upgrade(stack: Stack, ssl: bool) -> list[str]:

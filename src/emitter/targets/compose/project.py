@@ -13,7 +13,7 @@ import ipaddress
 import posixpath
 from typing import Any
 
-from emitter import image
+from emitter import image, licensing
 from emitter.ir import Gateway, Stack
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
@@ -113,7 +113,38 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
         "services": services,
         "networks": {network: {} for network in stack.networks},
         "volumes": volumes,
-        "secrets": {SECRET: {"file": SECRET_FILE}},
+        "secrets": dict(sorted({SECRET: {"file": SECRET_FILE}, **license_secrets(stack)}.items())),
+    }
+
+
+def _license_secret(secret: str, key: str) -> str:
+    return f"{secret}-{key}"
+
+
+def license_secrets(stack: Stack) -> dict[str, Any]:
+    """The licence files of every licensed gateway, by secret (``licensing``): git-ignored files
+    of the project, beside the admin password, read by Compose as file secrets."""
+    return {
+        _license_secret(secret, key): {"file": f"../../secrets/{secret}/{key}"}
+        for secret in licensing.secrets(stack.gateways)
+        for key in licensing.SECRET_KEYS
+    }
+
+
+def _license_mounts(gateway: Gateway) -> dict[str, Any]:
+    """A licensed gateway's key and token, where ``licensing.environment`` points the image.
+    Compose bind-mounts a file secret with the host file's owner and mode: the files must be
+    readable by the gateway's uid (README, "Licensing")."""
+    if gateway.license is None:
+        return {}
+    return {
+        "secrets": [
+            {
+                "source": _license_secret(gateway.license, key),
+                "target": licensing.mounted_file(gateway.license, key),
+            }
+            for key in licensing.SECRET_KEYS
+        ]
     }
 
 
@@ -283,6 +314,7 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
             *_redundancy_mount(gateway),
         ],
         "networks": list(gateway.networks),
+        **_license_mounts(gateway),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
         },

@@ -3,6 +3,7 @@ Kubernetes, and how the pair check reaches a master."""
 
 from __future__ import annotations
 
+from emitter import licensing
 from emitter.ir import Gateway, Stack
 from emitter.targets.kubernetes.names import ENVIRONMENTS, PRODUCTION, overlay_namespace
 from emitter.targets.registry import PairAccess
@@ -71,6 +72,7 @@ def section(stack: Stack) -> list[str]:
     ]
     if stack.pairs:
         out += _kubernetes_pairs(stack)
+    out += _licenses(stack)
     if ssl:
         out += [
             "",
@@ -108,6 +110,15 @@ def _deploy_commands(stack: Stack, environment: str, ssl: bool) -> list[str]:
             )
             for secret in secrets
         ),
+        *(
+            (
+                f"kubectl -n {namespace} create secret generic {secret} "
+                f"--from-literal={licensing.LICENSE_KEY}='<license key>' "
+                f"--from-literal={licensing.ACTIVATION_TOKEN}='<activation token>'",
+                "",
+            )
+            for secret in licensing.secrets(stack.gateways)
+        ),
         (f"kubectl apply -k {overlay}", "or point Argo CD / Flux at the overlay"),
         (f"kubectl -n {namespace} get pods -w", ready),
     ]
@@ -115,6 +126,21 @@ def _deploy_commands(stack: Stack, environment: str, ssl: bool) -> list[str]:
     return [
         f"{command.ljust(width)}  # {comment}" if comment else command
         for command, comment in commands
+    ]
+
+
+def _licenses(stack: Stack) -> list[str]:
+    if not licensing.secrets(stack.gateways):
+        return []
+    return [
+        "",
+        "A gateway with a license mounts its Secret (and, in a pair, the other node's too: the two "
+        "pods share a template, and each reads its own by its pod index); a pod whose Secrets are "
+        "missing waits in `ContainerCreating`, with an event naming them. The gateways may open "
+        "connections only where `kubernetes.egress_cidrs` / `egress_namespaces` allow (see "
+        "docs/security.md): a leased license checks in with Inductive Automation's activation "
+        "service every hour, so open HTTPS to it there, or from an overlay's NetworkPolicy. "
+        "Reloader restarts the pods when a license Secret changes.",
     ]
 
 

@@ -49,7 +49,7 @@ from kubernetes.client.models import (
 from emitter import image
 from emitter.ir import Stack
 from emitter.resolve import HEAP_PERCENT
-from emitter.targets.kubernetes import certificates, configuration
+from emitter.targets.kubernetes import certificates, configuration, licenses
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
     GATEWAY_NETWORK_ANNOTATION,
@@ -96,9 +96,11 @@ def stateful_set(
         ),
     )
     annotations: dict[str, str] = {}
-    if certificates.enabled(stack):
-        # Reloader rolls the pods when cert-manager rewrites the Secret (renewal).
-        annotations[certificates.RELOADER_ANNOTATION] = certificates.certificate_name(workload)
+    # Reloader rolls the pods when cert-manager rewrites the Secret (renewal), or a licence's.
+    reloaded = [certificates.certificate_name(workload)] if certificates.enabled(stack) else []
+    reloaded += licenses.reload_secrets(workload)
+    if reloaded:
+        annotations[certificates.RELOADER_ANNOTATION] = ",".join(reloaded)
     return V1StatefulSet(
         api_version="apps/v1",
         kind="StatefulSet",
@@ -175,6 +177,7 @@ def pod_template(
                 configuration.configuration_volume(stack, workload, scripts),
                 _secret_volume(PASSWORD_VOLUME, stack.admin_password_secret, [PASSWORD_KEY]),
                 *certificate_volumes(stack, workload),
+                *licenses.volumes(workload),
             ],
         ),
     )
@@ -365,6 +368,7 @@ def gateway_container(
                 sub_path=PASSWORD_KEY,
                 read_only=True,
             ),
+            *licenses.mounts(workload),
         ],
     )
 
