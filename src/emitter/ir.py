@@ -41,6 +41,14 @@ class Redundancy(_Frozen):
     ssl: bool
 
 
+class PublicAddress(_Frozen):
+    """The address users reach a gateway at behind a proxy (runtime arguments -a, -h, -s)."""
+
+    host: str
+    http_port: int
+    https_port: int
+
+
 class Gateway(_Frozen):
     name: str
     role: str
@@ -57,6 +65,11 @@ class Gateway(_Frozen):
     replica: int | None
     # Where this gateway sits in the stack file, for diagnostics.
     path: str
+    # The operator's settings: its role's, overridden by the gateway's own.
+    timezone: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()  # extra variables, sorted by name
+    jvm_args: tuple[str, ...] = ()
+    public_address: PublicAddress | None = None
 
 
 class Tier(_Frozen):

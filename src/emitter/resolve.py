@@ -9,9 +9,19 @@ rules: ``rules.py`` reports those, all together.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
-from emitter.ir import Gateway, GatewayNetworkLink, GatewayNetworkSettings, Redundancy, Stack, Tier
+from emitter.gateway_settings import RoleSettings
+from emitter.ir import (
+    Gateway,
+    GatewayNetworkLink,
+    GatewayNetworkSettings,
+    PublicAddress,
+    Redundancy,
+    Stack,
+    Tier,
+)
 from emitter.spec import DEFAULT_MEMORY_MB, FIRST_HTTP_PORT, GatewaySpec, RedundancySpec, StackSpec
 from emitter.vocabulary import Edition, NodeRole, TransportName
 
@@ -177,6 +187,7 @@ def lower(spec: StackSpec) -> Stack:
                 redundancy=redundancy,
                 replica=replica_index(architecture, gateway),
                 path=f"gateways[{index}]",
+                **operator_settings((spec.roles or {}).get(gateway.role), gateway),
             )
         )
 
@@ -197,6 +208,23 @@ def lower(spec: StackSpec) -> Stack:
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
     )
+
+
+def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[str, Any]:
+    """A gateway's own settings over its role's: the time zone, JVM arguments and public
+    address replace the role's; the environment is merged key by key."""
+    role = role or RoleSettings()
+    address = gateway.public_address or role.public_address
+    return {
+        "timezone": gateway.timezone if gateway.timezone is not None else role.timezone,
+        "environment": tuple(
+            sorted({**(role.environment or {}), **(gateway.environment or {})}.items())
+        ),
+        "jvm_args": tuple(
+            gateway.jvm_args if gateway.jvm_args is not None else role.jvm_args or ()
+        ),
+        "public_address": None if address is None else PublicAddress(**address.model_dump()),
+    }
 
 
 def replica_index(architecture: Architecture, gateway: GatewaySpec) -> int | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
+from emitter.gateway_settings import settings_rules
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
@@ -484,6 +485,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "replica",
         "edition",
         "heap_mb",
+        # Each node has its own external name (the official chart's primary/backupPublicAddress).
+        "public_address",
     }
 )
 
@@ -564,6 +567,7 @@ RULES: tuple[Rule, ...] = (
     _replicated_tiers,
     _counts_apply,
     _counts_match,
+    settings_rules,
     spokes_rule,
     plain_transport_rule,
     eula_rule,

@@ -25,7 +25,7 @@ from kubernetes.client.models import (
 )
 
 from emitter import image
-from emitter.ir import Stack
+from emitter.ir import Gateway, Stack
 from emitter.targets.kubernetes.metadata import (
     Workload,
     object_meta,
@@ -99,8 +99,33 @@ def nodes_data(stack: Stack, workload: Workload) -> dict[str, str] | None:
         data[environment_file(ordinal)] = (
             f"# {gateway.name}: its settings that differ from the other node's\n"
             + "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(own.items()))
+            + _own_arguments(workload, gateway)
         )
     return dict(sorted(data.items()))
+
+
+def shared_arguments(workload: Workload) -> list[str]:
+    """The public address arguments every pod of the workload shares: none when a pair's
+    nodes each have their own (``_own_arguments``)."""
+    if len({gateway.public_address for gateway in workload.gateways}) > 1:
+        return []
+    return image.public_address_arguments(workload.template)
+
+
+def _own_arguments(workload: Workload, gateway: Gateway) -> str:
+    """A pair node's own public address, when the nodes differ in it. The start script sources
+    this file in its own shell before it runs the image's entrypoint with its arguments, so a
+    ``set --`` line here puts the node's arguments in front of the pod template's."""
+    own = image.public_address_arguments(gateway)
+    if shared_arguments(workload) or not own:
+        return ""
+    return f'# its public address, before the arguments of the pod template\nset -- {shlex.join(own)} "$@"\n'
+
+
+def kubelet_literal(value: str) -> str:
+    """``value`` as the kubelet passes it on: it expands ``$(NAME)`` in a container's
+    environment and arguments, and ``$$`` is its escape for one ``$``."""
+    return value.replace("$", "$$")
 
 
 def config_maps(
