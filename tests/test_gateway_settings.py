@@ -26,7 +26,6 @@ from tests.support.cases import stack_data, stack_file
 from tests.support.kubelet import (
     container_arguments,
     container_environment,
-    node_arguments,
     pod_gateways,
 )
 
@@ -241,3 +240,60 @@ def test_docker_compose_reads_the_settings_as_written(tmp_path: Path) -> None:
         environment = {k: v.replace("$$", "$") for k, v in service["environment"].items()}
         command = [argument.replace("$$", "$") for argument in service["command"]]
         assert_process_is_the_irs(gateway, (environment, command))
+
+
+# --- every key: in the schema, the explicit stack file, and the drift gate ------------------
+
+SETTINGS_KEYS = ("timezone", "environment", "jvm_args", "public_address")
+
+
+def test_the_schema_describes_every_setting(cli: Cli) -> None:
+    result = cli("schema")
+    assert result.exit_code == 0, result.stderr
+    schema = json.loads(result.stdout)
+    definitions = schema["$defs"]
+    assert schema["properties"]["roles"]["description"]
+    for model in ("RoleSettings", "GatewaySpec"):
+        for key in SETTINGS_KEYS:
+            assert definitions[model]["properties"][key]["description"], (model, key)
+    for key in ("host", "http_port", "https_port"):
+        assert definitions["PublicAddressSpec"]["properties"][key]["description"], key
+
+
+def test_dry_run_prints_the_settings_explicitly(cli: Cli) -> None:
+    result = cli("create", "plant", "-f", str(stack_file(CASE)), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    printed = yaml.safe_load(result.stdout)
+    assert printed["roles"]["frontend"]["timezone"] == "America/Chicago"
+    # Defaults are written out: the public address's ports.
+    assert printed["roles"]["frontend"]["public_address"] == {
+        "host": "hmi.example.com",
+        "http_port": 80,
+        "https_port": 443,
+    }
+    # A gateway's own settings, as written (it has no time zone of its own: its role's holds).
+    backup = next(g for g in printed["gateways"] if g["name"] == "backend-backup")
+    assert {"environment", "jvm_args", "public_address"} <= set(backup)
+    assert "timezone" not in backup
+
+
+def test_emit_check_sees_a_changed_setting(cli: Cli, tmp_path: Path) -> None:
+    created = cli(
+        "create", "plant", "-f", str(stack_file(CASE)), "--target", "all", "-o", str(tmp_path)
+    )
+    assert created.exit_code == 0, created.stderr
+    stack_path = tmp_path / "plant" / "stack.yaml"
+    assert cli("emit", str(stack_path), "--check").exit_code == 0
+    for old, new in [
+        ("America/Chicago", "America/Denver"),
+        ("PLANT_SITE: north", "PLANT_SITE: south"),
+        ("-Duser.language=en", "-Duser.language=de"),
+        ("host: 10.0.0.2", "host: 10.0.0.3"),
+    ]:
+        text = stack_path.read_text(encoding="utf-8")
+        assert old in text, old
+        stack_path.write_text(text.replace(old, new), encoding="utf-8")
+        check = cli("emit", str(stack_path), "--check")
+        assert check.exit_code == 1, (old, check.stdout, check.stderr)
+        assert cli("emit", str(stack_path)).exit_code == 0
+        assert cli("emit", str(stack_path), "--check").exit_code == 0

@@ -42,25 +42,11 @@ def container_arguments(arguments: list[str], environment: dict[str, str]) -> li
     return [expand(argument, environment) for argument in arguments]
 
 
-# A line of a node's settings file that puts the node's own arguments first (start script).
-_ARGUMENTS = re.compile(r'^set -- (.*) "\$@"$')
-
-
 def node_settings(text: str) -> dict[str, str]:
     """The ``NAME='value'`` lines of a pair node's settings file (``NODE_ENVIRONMENT``)."""
     found = {}
     for name, value in re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", text, flags=re.M):
         found[name] = shlex.split(value)[0] if value else ""
-    return found
-
-
-def node_arguments(text: str) -> list[str]:
-    """The arguments a pair node's settings file puts before the pod template's."""
-    found: list[str] = []
-    for line in text.splitlines():
-        match = _ARGUMENTS.match(line)
-        if match:
-            found = shlex.split(match[1]) + found
     return found
 
 
