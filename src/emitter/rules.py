@@ -472,7 +472,8 @@ def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 
 # What the two nodes of a pair may differ in; every other field must agree, so a field added
 # to the IR is checked by default. (Kubernetes runs a pair as one StatefulSet whose two pods
-# share a template; only a node's redundancy.xml and connections are handed to it by ordinal.)
+# share a template; only a node's redundancy.xml, connections and public address are handed to it
+# by ordinal.)
 # The edition has its own rule (IS106); the heap follows memory_mb.
 PAIR_NODES_MAY_DIFFER = frozenset(
     {
