@@ -26,14 +26,27 @@ from unittest.mock import ANY
 
 import pytest
 
+from emitter import image
+from emitter.image import RELEASES
+from emitter.ir import DataLayout
+
 ASSETS = Path(str(resources.files("emitter").joinpath("assets")))
 PKI_SCRIPT = ASSETS / "gateway-network-pki.sh"
 INSTALL_SCRIPT = ASSETS / "install-gateway-network-certificates.sh"
+LAYOUT_83 = RELEASES["8.3"].layout
+LAYOUT_81 = RELEASES["8.1"].layout
+# Ignition 8.3's paths, spelled out: the table must still say what the official Helm chart does.
 GAN = Path("config/local/ignition/gateway-network")
 KEYSTORE = GAN / "keystore" / "metro-keystore.pfx"
 TRUSTED = (
     GAN / "server/security/pki/trusted/certs/ignition-stack-ca.crt",
     GAN / "client/security/pki/trusted/certs/ignition-stack-ca.crt",
+)
+# Ignition 8.1's (the Helm chart before its 8.3 port, commit 60a5783's removed lines).
+KEYSTORE_81 = Path("local/metro-keystore")
+TRUSTED_81 = (
+    Path("gateway-network/server/security/pki/trusted/certs/ignition-stack-ca.crt"),
+    Path("gateway-network/client/security/pki/trusted/certs/ignition-stack-ca.crt"),
 )
 # English output, and a JVM that starts faster (the scripts use the same options).
 KEYTOOL_OPTIONS = (
@@ -203,12 +216,13 @@ def pki(
 class Volume:
     root: Path
     keytool: str
+    layout: DataLayout = LAYOUT_83
 
     def install(
         self, ca: Path, keystore: Path, password_file: Path | None = None, *, ok: bool = True
     ) -> subprocess.CompletedProcess[str]:
         environment = {
-            "GAN_DATA": str(self.root),
+            **self.locations(),
             "GAN_CA_CERT": str(ca),
             "GAN_KEYSTORE": str(keystore),
             "KEYTOOL": self.keytool,
@@ -217,9 +231,13 @@ class Volume:
             environment["GAN_KEYSTORE_PASSWORD_FILE"] = str(password_file)
         return run(INSTALL_SCRIPT, environment, ok=ok)
 
+    def locations(self) -> dict[str, str]:
+        """GAN_DATA, and where the release keeps the files: what the seeding step is told."""
+        return {"GAN_DATA": str(self.root), **image.gateway_network_locations(self.layout)}
+
     def copy(self, destination: Path) -> Volume:
         shutil.copytree(self.root, destination, symlinks=True)
-        return Volume(destination, self.keytool)
+        return Volume(destination, self.keytool, self.layout)
 
 
 @pytest.fixture(scope="module")
@@ -579,7 +597,7 @@ def test_a_ready_keystore_is_installed_as_it_is_without_keytool(
     volume = Volume(tmp_path / "volume", str(tmp_path / "no-keytool"))
     volume.root.mkdir()
     environment = {
-        "GAN_DATA": str(volume.root),
+        **volume.locations(),
         "GAN_CA_CERT": str(pki.gateway_dir("backend") / "ca.crt"),
         "GAN_KEYSTORE": str(pki.keystore("backend")),
         "GAN_KEYSTORE_FORMAT": "metro",
@@ -605,3 +623,93 @@ def test_a_ready_keystore_is_installed_as_it_is_without_keytool(
 
 def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
+
+
+# --- the release's layout: every path comes from the environment ---------------------------------
+
+
+def test_the_table_holds_the_paths_the_tests_spell_out() -> None:
+    assert (LAYOUT_83.gateway_network, LAYOUT_83.metro_keystore) == (str(GAN), str(KEYSTORE))
+    assert (LAYOUT_81.gateway_network, LAYOUT_81.metro_keystore) == (
+        "gateway-network",
+        str(KEYSTORE_81),
+    )
+
+
+def test_install_with_the_8_1_layout_writes_the_8_1_paths(pki: Pki, tmp_path: Path) -> None:
+    """keytool's import (a cert-manager keystore on Kubernetes) into an Ignition 8.1 volume: the
+    CA in data/gateway-network/, the keystore as data/local/metro-keystore, nothing else."""
+    volume = Volume(tmp_path / "volume", pki.keytool, LAYOUT_81)
+    volume.root.mkdir()
+    result = volume.install(pki.ca_certificate, pki.keystore("backend"))
+    assert "installed metro-keystore: entry" in result.stdout, result.stdout
+    files = sorted(
+        path.relative_to(volume.root) for path in volume.root.rglob("*") if path.is_file()
+    )
+    assert files == sorted([KEYSTORE_81, *TRUSTED_81])
+    for trusted in TRUSTED_81:
+        assert (volume.root / trusted).read_text() == pki.ca_certificate.read_text()
+    keystore = volume.root / KEYSTORE_81
+    assert [(entry.alias, entry.kind) for entry in entries(keystore, "metro")] == [
+        ("metro-key", "PrivateKeyEntry")
+    ]
+    assert certificate(keystore, "metro") == certificate(pki.keystore("backend"), "metro")
+    assert stat_mode(keystore) == 0o640
+    before = snapshot(volume.root)
+    again = volume.install(pki.ca_certificate, pki.keystore("backend"))
+    assert snapshot(volume.root) == before, "no byte, mtime or mode may change"
+    assert "metro-keystore up to date" in again.stdout
+
+
+def test_a_ready_keystore_lands_at_the_8_1_path(pki: Pki, tmp_path: Path) -> None:
+    """The Compose bootstrap's form (GAN_KEYSTORE_FORMAT=metro) into an Ignition 8.1 volume."""
+    volume = Volume(tmp_path / "volume", str(tmp_path / "no-keytool"), LAYOUT_81)
+    volume.root.mkdir()
+    environment = {
+        **volume.locations(),
+        "GAN_CA_CERT": str(pki.gateway_dir("backend") / "ca.crt"),
+        "GAN_KEYSTORE": str(pki.keystore("backend")),
+        "GAN_KEYSTORE_FORMAT": "metro",
+    }
+    run(INSTALL_SCRIPT, environment)
+    assert (volume.root / KEYSTORE_81).read_bytes() == pki.keystore("backend").read_bytes()
+    files = sorted(
+        path.relative_to(volume.root) for path in volume.root.rglob("*") if path.is_file()
+    )
+    assert files == sorted([KEYSTORE_81, *TRUSTED_81])
+    assert not (volume.root / "config").exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("GAN_NETWORK_DIR", None, "GAN_NETWORK_DIR is not set"),
+        ("GAN_METRO_KEYSTORE", None, "GAN_METRO_KEYSTORE is not set"),
+        (
+            "GAN_NETWORK_DIR",
+            "/etc/ssl",
+            "GAN_NETWORK_DIR must be a plain path relative to GAN_DATA",
+        ),
+        ("GAN_METRO_KEYSTORE", "../outside", "GAN_METRO_KEYSTORE must be a plain path relative"),
+        ("GAN_NETWORK_DIR", "gateway-network/./x", "GAN_NETWORK_DIR must be a plain path"),
+    ],
+)
+def test_release_paths_that_are_missing_or_leave_the_volume_fail_first(
+    pki: Pki, tmp_path: Path, variable: str, value: str | None, words: str
+) -> None:
+    volume = Volume(tmp_path / "volume", pki.keytool, LAYOUT_81)
+    volume.root.mkdir()
+    environment = {
+        **volume.locations(),
+        "GAN_CA_CERT": str(pki.ca_certificate),
+        "GAN_KEYSTORE": str(pki.keystore("backend")),
+        "KEYTOOL": pki.keytool,
+    }
+    if value is None:
+        del environment[variable]
+    else:
+        environment[variable] = value
+    result = run(INSTALL_SCRIPT, environment, ok=False)
+    assert result.returncode != 0
+    assert words in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == [volume.root] and list(volume.root.iterdir()) == []

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emitter.cli import main
+from emitter.image import read_release
 from emitter.pipeline import prepare
 from emitter.reference import REFERENCE_PATTERN, parse_image_reference
 from emitter.spec import dump_stack
@@ -235,9 +236,9 @@ images = st.one_of(
     valid_references,
     valid_references.map(lambda text: text.split("@")[0].rsplit(":", 1)[0]),  # tag dropped
     valid_references.map(lambda text: text.split("@")[0] + "@" + DIGEST),
-    st.sampled_from(["latest", "LATEST", "8.3.6", "-1", ".x", "a" * 129]).map(
-        lambda tag: f"inductiveautomation/ignition:{tag}"
-    ),
+    st.sampled_from(
+        ["latest", "LATEST", "8.3.6", "8.1.48", "8.1.9", "8.2", "-1", ".x", "a" * 129]
+    ).map(lambda tag: f"inductiveautomation/ignition:{tag}"),
     reference_like,
     st.text(max_size=30),
     st.integers(256, 5000).map(lambda n: "a" * n + ":1"),
@@ -277,11 +278,16 @@ def test_images_are_pinned_references_or_diagnostics(spec: Any, image: str) -> N
         reference.digest is not None
         or (reference.tag is not None and reference.tag.lower() != "latest")
     )
-    if pinned:
+    try:
+        read_release(image)
+        supported = True
+    except ValueError:
+        supported = False
+    if pinned and supported:
         assert result.exit_code == 0, result.stderr
         assert yaml.safe_load(result.stdout)["image"] == image
         return
     assert_refused_with_a_diagnostic(result)
-    code = "IS121" if reference is None else "IS122"
+    code = "IS121" if reference is None else "IS128" if pinned else "IS122"
     assert re.search(rf"^error {code} image: ", result.stderr, re.MULTILINE), result.stderr
     assert "inductiveautomation/ignition:8.3.6" in result.stderr

@@ -328,14 +328,61 @@ def test_an_image_that_is_not_pinned_is_IS122(
 
 
 @pytest.mark.parametrize(
+    ("image", "words"),
+    [
+        # A digest alone does not say which release the image runs.
+        (f"inductiveautomation/ignition@{DIGEST}", ("pinned by digest alone",)),
+        (f"inductiveautomation/ignition:latest@{DIGEST}", ("its tag 'latest' does not name",)),
+        ("Registry.Example.COM/a__b--c/d.e:8", ("its tag '8' does not name", "major.minor")),
+        ("inductiveautomation/ignition:nightly", ("its tag 'nightly' does not name",)),
+        ("inductiveautomation/ignition:8.3.6.1", ("does not name an Ignition release",)),
+        ("inductiveautomation/ignition:7.9.21", ("Ignition 7.9, which ignition-stack does not",)),
+        ("inductiveautomation/ignition:8.2.0", ("Ignition 8.2, which",)),
+        ("inductiveautomation/ignition:9.0.0", ("Ignition 9.0, which",)),
+        (
+            "mirror.example/ignition:8.1.31-lts",
+            ("Ignition 8.1.31, older than 8.1.32", "GATEWAY_NETWORK_SECURITYPOLICY"),
+        ),
+        ("inductiveautomation/ignition:8.1.0", ("older than 8.1.32",)),
+    ],
+)
+def test_an_image_that_names_no_supported_release_is_IS128(
+    cli: Cli, tmp_path: Path, image: str, words: tuple[str, ...]
+) -> None:
+    data = explicit("basic") | {"image": image}
+    result = run_stack(cli, tmp_path, data)
+    if "older than" in words[0]:
+        hint = ("use Ignition 8.1.32 or a later patch, or 8.3", PIN_HINT)
+    elif "@" in image:
+        hint = ("tag the image with its Ignition release", "ignition:8.3.6@sha256:<digest>`")
+    else:
+        hint = ("tag the image with its Ignition release", PIN_HINT)
+    assert_diagnostic(
+        result, "IS128", "image", *words, "supported: 8.1 (8.1.32 or later) and 8.3", *hint
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_release_check_waits_for_a_pinned_reference(cli: Cli, tmp_path: Path) -> None:
+    """An unpinned or malformed image gets its own code only, not IS128 as well."""
+    for image in ("inductiveautomation/ignition", "inductiveautomation/ignition:latest", "a b"):
+        result = run_stack(cli, tmp_path, explicit("basic") | {"image": image})
+        assert result.exit_code == 1
+        assert "IS128" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
     "image",
     [
         DEFAULT_IMAGE,
         "registry.example.com:5000/automation/ignition:8.3.6-custom_1",
-        f"inductiveautomation/ignition@{DIGEST}",
-        f"inductiveautomation/ignition:latest@{DIGEST}",  # the digest pins it
+        f"inductiveautomation/ignition:8.3.6@{DIGEST}",  # the digest pins it, the tag names it
         "[::1]:5000/ignition:8.3.6",
-        "Registry.Example.COM/a__b--c/d.e:8",
+        "Registry.Example.COM/a__b--c/d.e:8.3",
+        "inductiveautomation/ignition:8.1.48",
+        "inductiveautomation/ignition:8.1.32",
+        "inductiveautomation/ignition:8.1",  # the floating tag: the newest 8.1 patch
+        "mirror.example/plant/ignition:8.1.48_site-2",
     ],
 )
 def test_a_pinned_reference_is_accepted_and_emitted_as_written(

@@ -73,6 +73,7 @@ CODES: dict[str, Code] = table(
     Code("IS125", _E, "`accept_eula: false`: the Ignition image does not start until its EULA is accepted"),
     Code("IS126", _E, "`frontends` / `spokes` (or `--frontends` / `--spokes`) given for an architecture without that tier"),
     Code("IS127", _E, "`create`'s flags fit no single architecture (e.g. `--redundant backend --spokes 2`)"),
+    Code("IS128", _E, "`image` names no supported Ignition release in its tag (8.1 from 8.1.32, or 8.3; `major.minor[.patch]`, a mirror's suffix allowed), or is pinned by a digest alone, which does not say the release"),
     Code("IS140", _E, "`roles:` names a role the architecture lacks"),
     Code("IS141", _E, "an `environment` variable ignition-stack sets itself (EULA, edition, admin, Gateway Network, `TZ`, licence, ports; and their `_FILE` forms): the reason, and the key to use instead"),
     Code("IS142", _E, "an `environment` name is not a variable name, or its value cannot be passed to a process (a control character, over 128 KiB)"),

@@ -8,6 +8,7 @@ stay fast.
 
 from __future__ import annotations
 
+from emitter import image
 from emitter.ir import Gateway, Stack
 from emitter.targets import registry
 from emitter.targets.registry import Target
@@ -22,17 +23,21 @@ MAX_DRAWN_REPLICAS = 4
 # rejected/ folder and is trusted by moving it to trusted/certs/; incoming certificates are
 # approved on Network > Gateway Network > Connections > Incoming Connections). The manual shows
 # the folders under data/gateway-network/; 8.3 images keep them under
-# data/config/local/ignition/gateway-network/, where the official Helm chart puts them too.
+# data/config/local/ignition/gateway-network/, where the official Helm chart puts them too: the
+# folder is the release's, from image.RELEASES.
 # 8.1's "Config > Networking" menu no longer exists (tests/test_documents_wording.py).
-MANUAL_SSL_TRUST = (
-    "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
-    "fails with `certificate_unknown` until it trusts the master's Gateway Network certificate. "
-    "Ignition 8.3 has put that certificate in the backup's "
-    "`data/config/local/ignition/gateway-network/client/security/pki/rejected/` folder: move it to "
-    "`.../client/security/pki/trusted/certs/` there (the gateway picks it up at the next reconnect). "
-    "With two-way authentication, also approve the backup's certificate on the master under "
-    "**Network → Gateway Network → Connections → Incoming Connections**."
-)
+def manual_ssl_trust(stack: Stack) -> str:
+    release = image.release(stack)
+    folder = release.layout.gateway_network
+    return (
+        "If you move to SSL by hand instead (without the stack CA), the backup's outgoing SSL connection "
+        "fails with `certificate_unknown` until it trusts the master's Gateway Network certificate. "
+        f"Ignition {release.series} has put that certificate in the backup's "
+        f"`data/{folder}/client/security/pki/rejected/` folder: move it to "
+        "`.../client/security/pki/trusted/certs/` there (the gateway picks it up at the next reconnect). "
+        "With two-way authentication, also approve the backup's certificate on the master under "
+        "**Network → Gateway Network → Connections → Incoming Connections**."
+    )
 
 
 def topology_mermaid(stack: Stack) -> str:
@@ -206,7 +211,7 @@ def _security(stack: Stack) -> list[str]:
             "then gives every gateway a certificate signed by one stack CA and pre-trusts that CA, so the "
             "pair still forms with no clicks.",
             "",
-            MANUAL_SSL_TRUST,
+            manual_ssl_trust(stack),
         ]
     out += ["", "See `docs/security.md` in the ignition-stack repository for the threat model.", ""]
     return out

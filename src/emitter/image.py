@@ -1,17 +1,132 @@
 """The contract of the official Ignition image, shared by every target.
 
 Paths, user, ports, environment variables and runtime arguments of
-``inductiveautomation/ignition`` (8.3). Both targets give a gateway the same environment and
-the same health checks; only how they are wired differs.
+``inductiveautomation/ignition`` 8.1 and 8.3. What differs between the two releases is the table
+``RELEASES`` and nothing else; the rest holds for both. Both targets give a gateway the same
+environment and the same health checks; only how they are wired differs.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
-from emitter.ir import Gateway, Stack
+from emitter.ir import DataLayout, Gateway, IgnitionRelease, Stack
+from emitter.reference import parse_image_reference
 from emitter.vocabulary import TransportName
+
+
+@dataclass(frozen=True)
+class Release:
+    """One supported Ignition release series: its oldest supported patch, why, and where it
+    keeps the files this tool writes."""
+
+    oldest_patch: int
+    oldest_reason: str
+    layout: DataLayout
+
+
+# The releases this tool supports, keyed by major.minor: the one place where 8.1 and 8.3 differ.
+# Paths are relative to the data volume (data/). Sources: the official Helm chart
+# (github.com/inductiveautomation/ignition-helm-chart), whose commit 60a5783 ("feat: baseline
+# 8.3.0 compatibility", chart 0.1.0 for appVersion 8.1.49 -> 0.2.0 for 8.3.0) moved exactly these
+# paths; docs/research/gateway-contents.md section 6 has the table with its sources.
+RELEASES: dict[str, Release] = {
+    "8.1": Release(
+        # GATEWAY_NETWORK_ENABLED, _ALLOWINCOMING, _SECURITYPOLICY, _REQUIRESSL and
+        # _REQUIRETWOWAYAUTH, which pair the gateways with no click, are read by the image from
+        # 8.1.32 on: the minimum versions of the environment-variable model in IA's kindling
+        # (package io.github.inductiveautomation.kindling.docker.model; docs/research/
+        # gateway-contents.md section 1). The rest needs less: DISABLE_QUICKSTART 8.1.23 (same
+        # model), the trusted-certs folders below 8.1.14 (before: certificates/gateway_network/,
+        # thirdgen88/ignition-docker 8.1/accept-gwnetwork.sh; gateway-contents.md section 6).
+        oldest_patch=32,
+        oldest_reason=(
+            "the first 8.1 image that reads the Gateway Network settings "
+            "(GATEWAY_NETWORK_SECURITYPOLICY, _REQUIRESSL, _REQUIRETWOWAYAUTH) the pair is "
+            "formed with"
+        ),
+        layout=DataLayout(
+            # Helm chart 0.1.0, ignition/scripts/prepare-gan-certificates.sh,
+            # populateGanCaCertificate: "${IGNITION_DATA_DIR}/gateway-network/{server,client}/
+            # security/pki/trusted/certs/" (the lines commit 60a5783 replaced).
+            gateway_network="gateway-network",
+            # Same script, populateGanKeystore: "${IGNITION_DATA_DIR}/local/metro-keystore",
+            # a PKCS12 keystore, password metro, alias metro-key (the lines 60a5783 replaced).
+            metro_keystore="local/metro-keystore",
+        ),
+    ),
+    "8.3": Release(
+        oldest_patch=0,
+        oldest_reason="",
+        layout=DataLayout(
+            # Helm chart 0.2.1 (appVersion 8.3.3) at 8305540, ignition/scripts/
+            # prepare-gan-certificates.sh, populateGanCaCertificate: "${IGNITION_DATA_DIR}/config/
+            # local/ignition/gateway-network/{server,client}/security/pki/trusted/certs/" (as
+            # commit 60a5783 wrote it). IA's 8.3 manual page "Gateway Network Certificates and
+            # SSL" still shows data/gateway-network/; the chart, which IA tests against 8.3, wins.
+            gateway_network="config/local/ignition/gateway-network",
+            # Same script, populateGanKeystore: "${IGNITION_DATA_DIR}/config/local/ignition/
+            # gateway-network/keystore/metro-keystore.pfx" (commit 60a5783).
+            metro_keystore="config/local/ignition/gateway-network/keystore/metro-keystore.pfx",
+        ),
+    ),
+}
+# An official tag is major.minor.patch (8.3.6) or the floating major.minor (8.3); a mirror may add
+# a suffix after '-' or '_' (8.3.6-custom_1).
+_VERSION_TAG = re.compile(r"(?P<major>\d+)\.(?P<minor>\d+)(?:\.(?P<patch>\d+))?(?:[-_][\w.-]*)?")
+
+
+class ReleaseTooOld(ValueError):
+    """The tag names a supported series, but a patch older than the oldest one supported."""
+
+    def __init__(self, reason: str, oldest: str) -> None:
+        super().__init__(reason)
+        self.oldest = oldest
+
+
+def supported_releases() -> str:
+    """The supported releases, as a diagnostic names them: "8.1 (8.1.32 or later) and 8.3"."""
+    names = [
+        f"{series} ({series}.{row.oldest_patch} or later)" if row.oldest_patch else series
+        for series, row in RELEASES.items()
+    ]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def read_release(image: str) -> IgnitionRelease:
+    """The Ignition release an image reference runs, from its tag; ``ValueError`` says why there
+    is none. A digest alone does not say which release it is, so the tag must be there too
+    (``repo:8.3.6@sha256:...``: Docker and Kubernetes pull by the digest then, and ignore the tag).
+    A floating ``8.1`` tag is the newest 8.1 patch, which is past the oldest one supported."""
+    reference = parse_image_reference(image)
+    if reference.tag is None:
+        raise ValueError(
+            "it is pinned by digest alone, and a digest does not say which Ignition release it is"
+        )
+    match = _VERSION_TAG.fullmatch(reference.tag)
+    if match is None:
+        raise ValueError(
+            f"its tag {reference.tag!r} does not name an Ignition release (major.minor[.patch], e.g. 8.3.6)"
+        )
+    series = f"{int(match['major'])}.{int(match['minor'])}"
+    row = RELEASES.get(series)
+    if row is None:
+        raise ValueError(
+            f"its tag {reference.tag!r} is Ignition {series}, which ignition-stack does not support"
+        )
+    patch = match["patch"]
+    version = series if patch is None else f"{series}.{int(patch)}"
+    if patch is not None and int(patch) < row.oldest_patch:
+        oldest = f"{series}.{row.oldest_patch}"
+        raise ReleaseTooOld(
+            f"its tag {reference.tag!r} is Ignition {version}, older than {oldest}, "
+            f"{row.oldest_reason}",
+            oldest,
+        )
+    return IgnitionRelease(series=series, version=version, layout=row.layout)
+
 
 INSTALL_DIR = "/usr/local/bin/ignition"
 DATA_DIR = f"{INSTALL_DIR}/data"
@@ -91,8 +206,21 @@ def node_environment(redundancy_file: str | None) -> dict[str, str]:
     return {"NODE_REDUNDANCY_XML": f"{SCRIPTS_DIR}/{redundancy_file}"}
 
 
+def release(stack: Stack) -> IgnitionRelease:
+    """The stack's Ignition release, for a target or a document."""
+    if stack.release is None:
+        # Rule IS128 stops such a stack before any target runs or any document is written.
+        raise ValueError(f"image {stack.image!r} names no supported Ignition release")
+    return stack.release
+
+
+def layout(stack: Stack) -> DataLayout:
+    """Where the stack's Ignition release keeps the files the seeding step writes."""
+    return release(stack).layout
+
+
 def seed_environment(
-    redundancy_file: str | None, certificates: CertificateFiles | None = None
+    stack: Stack, redundancy_file: str | None, certificates: CertificateFiles | None = None
 ) -> dict[str, str]:
     """Environment of the seeding step (Compose bootstrap service, Kubernetes init container)."""
     variables = {
@@ -102,6 +230,7 @@ def seed_environment(
         **node_environment(redundancy_file),
     }
     if certificates is not None:
+        variables.update(gateway_network_locations(layout(stack)))
         variables["GAN_CA_CERT"] = certificates.ca_certificate
         variables["GAN_KEYSTORE"] = certificates.keystore
         if certificates.keystore_password_file is not None:
@@ -109,6 +238,12 @@ def seed_environment(
         if certificates.ready:
             variables["GAN_KEYSTORE_FORMAT"] = "metro"
     return dict(sorted(variables.items()))
+
+
+def gateway_network_locations(data: DataLayout) -> dict[str, str]:
+    """Where install-gateway-network-certificates.sh puts the trusted CA and the keystore,
+    relative to the data volume: the scripts take every release-dependent path from here."""
+    return {"GAN_NETWORK_DIR": data.gateway_network, "GAN_METRO_KEYSTORE": data.metro_keystore}
 
 
 def gateway_scripts(stack: Stack) -> tuple[str, ...]:

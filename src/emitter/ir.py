@@ -90,12 +90,34 @@ class GatewayNetworkSettings(_Frozen):
     port: int  # 8088 for the plain link, 8060 for SSL
 
 
+class DataLayout(_Frozen):
+    """Where one Ignition release keeps the files this tool writes into a gateway's data
+    volume, relative to its root (``data/``). The rows are ``image.RELEASES``, with sources."""
+
+    # The Gateway Network's folder: its {server,client}/security/pki/trusted/certs/ hold the
+    # certificates the gateway trusts for incoming and outgoing connections.
+    gateway_network: str
+    # The gateway's Gateway Network keystore (PKCS12, password metro, private key metro-key).
+    metro_keystore: str
+
+
+class IgnitionRelease(_Frozen):
+    """The Ignition release the stack's image runs, read from its tag."""
+
+    series: str  # major.minor: the row of image.RELEASES, e.g. "8.1"
+    version: str  # as the tag names it: "8.1.48", or "8.3" for the floating minor tag
+    layout: DataLayout
+
+
 class Stack(_Frozen):
     name: str
     architecture: ArchitectureName
     redundant: str | None
     transport: TransportName
     image: str
+    # None when the image's tag names no supported release: rule IS128 then stops the stack
+    # before any target runs, so a target always finds one here.
+    release: IgnitionRelease | None
     gateways: tuple[Gateway, ...]
     tiers: tuple[Tier, ...]
     networks: tuple[str, ...]

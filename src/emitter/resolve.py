@@ -13,10 +13,12 @@ from typing import Any
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
 from emitter.gateway_settings import RoleSettings
+from emitter.image import read_release
 from emitter.ir import (
     Gateway,
     GatewayNetworkLink,
     GatewayNetworkSettings,
+    IgnitionRelease,
     PublicAddress,
     Redundancy,
     Stack,
@@ -197,6 +199,7 @@ def lower(spec: StackSpec) -> Stack:
         redundant=spec.redundant,
         transport=spec.transport,
         image=spec.image,
+        release=release_of(spec.image),
         gateways=tuple(gateways),
         tiers=tiers_of(architecture, gateways),
         networks=tuple(
@@ -208,6 +211,15 @@ def lower(spec: StackSpec) -> Stack:
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
     )
+
+
+def release_of(image: str) -> IgnitionRelease | None:
+    """The Ignition release the image runs; None when its tag names none this tool supports
+    (rules IS121, IS122 and IS128 say why)."""
+    try:
+        return read_release(image)
+    except ValueError:
+        return None
 
 
 def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.gateway_settings import settings_rules
+from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
@@ -123,7 +124,7 @@ def image_problem(image: str) -> Diagnostic | None:
             "IS121",
             "image",
             f"image {preview(image)!r} is not an image reference: {reason}",
-            f"write [registry[:port]/]repository:tag or repository@sha256:<digest>, "
+            f"write [registry[:port]/]repository:tag, optionally followed by @sha256:<digest>, "
             f"e.g. `{DEFAULT_IMAGE}`",
         )
     if reference.digest is not None:
@@ -138,12 +139,35 @@ def image_problem(image: str) -> Diagnostic | None:
         "IS122",
         "image",
         f"image {image!r} {why}, which moves to each new release: it is not pinned",
-        f"pin a release tag or a digest, e.g. `{DEFAULT_IMAGE}`",
+        f"pin a release tag (and, to be exact, its digest after it), e.g. `{DEFAULT_IMAGE}`",
     )
 
 
+def release_problem(image: str) -> Diagnostic | None:
+    """A pinned image must name an Ignition release this tool supports in its tag: 8.1 and 8.3
+    keep the Gateway Network files in different places (``image.RELEASES``)."""
+    try:
+        read_release(image)
+    except ValueError as reason:
+        example = f"{DEFAULT_IMAGE}@sha256:<digest>" if "@" in image else DEFAULT_IMAGE
+        hint = (
+            f"use Ignition {reason.oldest} or a later patch, or 8.3 (e.g. `{DEFAULT_IMAGE}`)"
+            if isinstance(reason, ReleaseTooOld)
+            else f"tag the image with its Ignition release, e.g. `{example}` "
+            "(a mirror's tag may add a suffix: `8.3.6-site1`)"
+        )
+        return error(
+            "IS128",
+            "image",
+            f"image {preview(image)!r} names no Ignition release ignition-stack supports: "
+            f"{reason}; supported: {supported_releases()}",
+            hint,
+        )
+    return None
+
+
 def _image(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
-    problem = image_problem(spec.image)
+    problem = image_problem(spec.image) or release_problem(spec.image)
     if problem:
         yield problem
 

@@ -20,6 +20,7 @@ from pydantic import (
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
 from emitter.gateway_settings import PublicAddressSpec, RoleSettings
+from emitter.image import supported_releases
 from emitter.model import Model
 from emitter.reference import REFERENCE_PATTERN
 from emitter.targets import registry
@@ -151,10 +152,13 @@ class StackFields(Model):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        # Checked by rules.py (IS121, IS122) so a user learns why and how to pin it; the
+        # Checked by rules.py (IS121, IS122, IS128) so a user learns why and how to pin it; the
         # pattern here helps editors that read the schema.
         json_schema_extra={"pattern": REFERENCE_PATTERN},
-        description="Ignition image, pinned to a tag or digest (not `latest`).",
+        description=(
+            "Ignition image, pinned to a release tag (not `latest`); supported releases: "
+            f"{supported_releases()}. The digest may follow the tag (`repo:8.3.6@sha256:...`)."
+        ),
     )
     tool: str | None = Field(
         default=None,

@@ -6,6 +6,12 @@
 # afterwards) and as the Kubernetes init container (as uid 2003).
 #
 #   GAN_DATA                    the gateway's data volume root
+#   GAN_NETWORK_DIR             the Ignition release's Gateway Network folder, relative to
+#                               GAN_DATA (8.3: config/local/ignition/gateway-network; 8.1:
+#                               gateway-network); ignition-stack's image.py has the table
+#   GAN_METRO_KEYSTORE          the release's Gateway Network keystore, relative to GAN_DATA
+#                               (8.3: config/local/ignition/gateway-network/keystore/
+#                               metro-keystore.pfx; 8.1: local/metro-keystore)
 #   GAN_CA_CERT                 PEM CA certificate to trust (only its CERTIFICATE blocks are used)
 #   GAN_KEYSTORE                the gateway's keystore (PKCS12, e.g. from the stack PKI or a
 #                               cert-manager Secret); its private key entry is used, whatever
@@ -18,12 +24,12 @@
 #                               byte, without starting keytool (optional)
 #   KEYTOOL                     the keytool to run (default: keytool on PATH)
 #
-# Writes, under $GAN_DATA/config/local/ignition/gateway-network/ (Ignition 8.3 paths):
-#   {server,client}/security/pki/trusted/certs/ignition-stack-ca.crt   the CA, rewritten only
-#                                                                       when its content differs
-#   keystore/metro-keystore.pfx   PKCS12, password metro, the private key under alias metro-key
-#                                 (only that entry); replaced only when its certificate's SHA-256
-#                                 fingerprint differs from the source entry's
+# Writes, under $GAN_DATA:
+#   $GAN_NETWORK_DIR/{server,client}/security/pki/trusted/certs/ignition-stack-ca.crt
+#                         the CA, rewritten only when its content differs
+#   $GAN_METRO_KEYSTORE   PKCS12, password metro, the private key under alias metro-key (only
+#                         that entry); replaced only when its certificate's SHA-256 fingerprint
+#                         differs from the source entry's
 # A second run changes nothing. Uses only bash, coreutils, sed/awk and keytool (no openssl); with
 # GAN_KEYSTORE_FORMAT=metro not even keytool.
 set -euo pipefail
@@ -71,8 +77,13 @@ private_keys() {
 
 # --- checks ------------------------------------------------------------------------------------
 
-for variable in GAN_DATA GAN_CA_CERT GAN_KEYSTORE; do
+for variable in GAN_DATA GAN_NETWORK_DIR GAN_METRO_KEYSTORE GAN_CA_CERT GAN_KEYSTORE; do
   [ -n "${!variable:-}" ] || die "$variable is not set"
+done
+for variable in GAN_NETWORK_DIR GAN_METRO_KEYSTORE; do
+  case "/${!variable}/" in
+    //* | */../* | */./*) die "$variable must be a plain path relative to GAN_DATA, not '${!variable}'" ;;
+  esac
 done
 [ -d "$GAN_DATA" ] || die "GAN_DATA: no data volume at $GAN_DATA"
 [ -f "$GAN_CA_CERT" ] || die "GAN_CA_CERT: CA certificate $GAN_CA_CERT not found"
@@ -104,9 +115,10 @@ if [ -z "$metro_format" ]; then
 fi
 
 umask 022
-gan=$GAN_DATA/config/local/ignition/gateway-network
-keystore_dir=$gan/keystore
-target=$keystore_dir/metro-keystore.pfx
+gan=$GAN_DATA/$GAN_NETWORK_DIR
+target=$GAN_DATA/$GAN_METRO_KEYSTORE
+keystore_dir=$(dirname "$target")
+keystore_name=$(basename "$target")
 pending=""
 trap 'if [ -n "$pending" ]; then rm -f "$pending"; fi' EXIT
 
@@ -156,20 +168,20 @@ for side in server client; do
   log "placed the CA in ${file#"$GAN_DATA"/}"
 done
 
-# --- metro-keystore.pfx ------------------------------------------------------------------------
+# --- the keystore ($GAN_METRO_KEYSTORE) ------------------------------------------------------
 
 if [ -n "$metro_format" ]; then
   if cmp -s "$GAN_KEYSTORE" "$target"; then
-    log "metro-keystore.pfx up to date (the same bytes as $GAN_KEYSTORE)"
+    log "$keystore_name up to date (the same bytes as $GAN_KEYSTORE)"
     exit 0
   fi
   mkdir -p "$keystore_dir"
-  pending=$keystore_dir/.metro-keystore.pfx.tmp
+  pending=$keystore_dir/.$keystore_name.tmp
   (umask 077 && cp "$GAN_KEYSTORE" "$pending")
   chmod 640 "$pending"
   mv -f "$pending" "$target"
   pending=""
-  log "installed metro-keystore.pfx: $GAN_KEYSTORE as issued by the stack PKI"
+  log "installed $keystore_name: $GAN_KEYSTORE as issued by the stack PKI"
   exit 0
 fi
 
@@ -180,22 +192,22 @@ if [ -f "$target" ]; then
   fi
 fi
 if [ "$installed" = "$fingerprint" ]; then
-  log "metro-keystore.pfx up to date (metro-key SHA-256 $fingerprint)"
+  log "$keystore_name up to date (metro-key SHA-256 $fingerprint)"
   exit 0
 fi
 
 mkdir -p "$keystore_dir"
-pending=$keystore_dir/.metro-keystore.pfx.tmp
+pending=$keystore_dir/.$keystore_name.tmp
 rm -f "$pending"
 (umask 077 && printf '%s' "$empty_metro_keystore" | base64 -d >"$pending")
 output=$(kt -importkeystore -noprompt -srckeystore "$GAN_KEYSTORE" \
   -srcstorepass:env GAN_SOURCE_STOREPASS -srcalias "$alias" \
   -destkeystore "$pending" -deststoretype PKCS12 -deststorepass:env GAN_METRO_STOREPASS \
   -destalias metro-key) || die "keytool could not copy entry '$alias' of $GAN_KEYSTORE: $(keytool_error "$output")"
-listing=$(private_keys "$pending" GAN_METRO_STOREPASS) || die "the new metro-keystore.pfx does not open with 'metro': $listing"
-[ "$listing" = "metro-key"$'\t'"$fingerprint" ] || die "the new metro-keystore.pfx does not hold exactly metro-key ($fingerprint): $listing"
+listing=$(private_keys "$pending" GAN_METRO_STOREPASS) || die "the new $keystore_name does not open with 'metro': $listing"
+[ "$listing" = "metro-key"$'\t'"$fingerprint" ] || die "the new $keystore_name does not hold exactly metro-key ($fingerprint): $listing"
 # Readable by the gateway: as uid 2003 it owns the file; as root the caller chowns it.
 chmod 640 "$pending"
 mv -f "$pending" "$target"
 pending=""
-log "installed metro-keystore.pfx: entry '$alias' of $GAN_KEYSTORE as metro-key (SHA-256 $fingerprint)"
+log "installed $keystore_name: entry '$alias' of $GAN_KEYSTORE as metro-key (SHA-256 $fingerprint)"

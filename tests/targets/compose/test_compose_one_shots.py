@@ -138,13 +138,14 @@ def properties(path: Path) -> dict[str, str]:
     return {e.attrib["key"]: e.text or "" for e in ElementTree.parse(path).getroot().iter("entry")}
 
 
-def emitted(transport: str) -> dict[str, str]:
+def emitted(transport: str, **fields: str) -> dict[str, str]:
     spec = StackSpec.model_validate(
         {
             "name": "plant",
             "architecture": "scale-out",
             "redundant": "backend",
             "transport": transport,
+            **fields,
         }
     )
     return render(prepare(spec), ("compose",))["compose"].files
@@ -270,3 +271,22 @@ def test_ssl_one_shots_give_every_gateway_a_ca_signed_keystore(
     host.up()
     after = {p: p.read_bytes() for p in (tmp_path / "volumes").rglob("*") if p.is_file()}
     assert before == after
+
+
+@pytest.mark.usefixtures("keytool_path", "openssl_path")
+def test_an_ignition_8_1_stack_gets_the_8_1_paths(tmp_path: Path) -> None:
+    """The same one-shots for an 8.1 image: the certificates land where 8.1 reads them (the
+    official Helm chart's 8.1 paths), and nothing where 8.3 would."""
+    files = emitted("ssl", image="inductiveautomation/ignition:8.1.48")
+    host = ComposeHost(tmp_path, files)
+    host.up()
+    ca_certificate = host.volume("gateway-network-ca") / "ca.crt"
+    for gateway in ("frontend-0", "backend", "backend-backup"):
+        volume = host.volume(f"{gateway}-data")
+        for side in ("server", "client"):
+            trusted = volume / f"gateway-network/{side}/security/pki/trusted/certs"
+            assert (trusted / "ignition-stack-ca.crt").read_text() == ca_certificate.read_text()
+        issued = host.volume(f"{gateway}-certificates") / "keystore.p12"
+        assert (volume / "local" / "metro-keystore").read_bytes() == issued.read_bytes()
+        assert not (volume / KEYSTORE).exists()
+        assert not (volume / "config" / "local").exists()

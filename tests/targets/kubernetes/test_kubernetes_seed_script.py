@@ -355,3 +355,27 @@ def test_ssl_init_installs_the_stack_ca_and_the_keystore(
     again = pod.start()
     assert "metro-keystore.pfx up to date" in again.stdout
     assert {path: path.read_bytes() for path in before} == before
+
+
+def test_an_ignition_8_1_pod_gets_the_8_1_paths(root: Path, tmp_path: Path) -> None:
+    """The init container of an 8.1 image, as emitted: the stack CA in data/gateway-network/ and
+    the keystore as data/local/metro-keystore (the official chart's 8.1 paths), nothing at 8.3's."""
+    if shutil.which("keytool") is None:
+        missing_tool("keytool (Java) is not installed; the ssl init container runs it")
+    emitted = build(
+        "scale-out", "backend", transport="ssl", image="inductiveautomation/ignition:8.1.48"
+    )
+    dns_names = ["backend", "backend-backup", "backend-headless", "*.backend-headless"]
+    secret = issue(tmp_path / "secret", "backend", dns_names)
+    pod = Pod(root, emitted, "backend-backup", secret)
+    assert environment(pod.init)["GAN_NETWORK_DIR"] == "gateway-network"
+    assert environment(pod.init)["GAN_METRO_KEYSTORE"] == "local/metro-keystore"
+    result = pod.start()
+    assert "installed metro-keystore: entry 'certificate'" in result.stdout, result.stdout
+    for side in ("server", "client"):
+        trusted = pod.volume / "gateway-network" / side / "security/pki/trusted/certs"
+        assert (trusted / "ignition-stack-ca.crt").read_text() == secret.ca.read_text()
+    installed = entries(pod.volume / "local" / "metro-keystore", "metro")
+    assert [(entry.alias, entry.kind) for entry in installed] == [("metro-key", "PrivateKeyEntry")]
+    assert not (pod.volume / GAN).exists()
+    assert properties(pod.redundancy)["redundancy.noderole"] == "Backup"

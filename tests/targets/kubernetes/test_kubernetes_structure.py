@@ -344,13 +344,13 @@ def test_seed_init_container(emitted: Emitted) -> None:
             redundancy_xml = found.get("NODE_REDUNDANCY_XML")
             if gateway.redundancy is None:
                 assert redundancy_xml is None
-                assert found == image.seed_environment(None, files)
+                assert found == image.seed_environment(emitted.stack, None, files)
                 continue
             # The seed script finds the node's own file exactly where its environment says.
             assert redundancy_xml is not None
             relative = redundancy_xml.removeprefix(image.SCRIPTS_DIR + "/")
             assert paths[relative] == image.redundancy_xml(gateway)
-            assert found == image.seed_environment(relative, files)
+            assert found == image.seed_environment(emitted.stack, relative, files)
 
 
 def test_config_checksum_covers_exactly_what_the_pod_mounts(emitted: Emitted) -> None:

@@ -196,7 +196,7 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         "environment": dict(
             sorted(
                 {
-                    **image.seed_environment(_redundancy_file(gateway), certificates),
+                    **image.seed_environment(stack, _redundancy_file(gateway), certificates),
                     "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
                     "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
                 }.items()

@@ -284,7 +284,8 @@ def seed_container(
         image=stack.image,
         command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
         env=_node_environment(
-            workload, image.seed_environment(_redundancy_file(workload), certificate_files(stack))
+            workload,
+            image.seed_environment(stack, _redundancy_file(workload), certificate_files(stack)),
         ),
         resources=resources,
         security_context=_container_security(),
