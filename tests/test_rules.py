@@ -515,18 +515,18 @@ def test_replicas_may_differ_in_port_and_volume(cli: Cli, tmp_path: Path) -> Non
 class GatewayOfALaterRelease(Gateway):
     """The IR with a per-gateway key added after the tier rule was written."""
 
-    timezone: str = "UTC"
+    locale: str = "en_US"
 
 
 def test_a_field_new_to_the_ir_must_agree_across_a_replicated_tier() -> None:
     """The tier rule lists what may differ, so a key nobody told it about is checked."""
     resolved = prepare(StackSpec(name="plant", architecture="hub-and-spoke", accept_eula=True))  # type: ignore[arg-type]
-    zones = {"spoke-1": "Europe/Paris"}
+    locales = {"spoke-1": "fr_FR"}
     stack = resolved.stack.model_copy(
         update={
             "gateways": tuple(
                 GatewayOfALaterRelease(
-                    **gateway.model_dump(), timezone=zones.get(gateway.name, "UTC")
+                    **gateway.model_dump(), locale=locales.get(gateway.name, "en_US")
                 )
                 for gateway in resolved.stack.gateways
             )
@@ -535,8 +535,8 @@ def test_a_field_new_to_the_ir_must_agree_across_a_replicated_tier() -> None:
     found = [d for d in rules.check(resolved.explicit, stack) if d.code == "IS116"]
     assert [(d.path, d.message) for d in found] == [
         (
-            "gateways[2].timezone",
-            "timezone of 'spoke-1' differs from 'spoke-0'; the gateways of replicated tier "
+            "gateways[2].locale",
+            "locale of 'spoke-1' differs from 'spoke-0'; the gateways of replicated tier "
             "'spoke' are identical",
         )
     ]

@@ -189,7 +189,7 @@ def _licensing(stack: Stack) -> list[str]:
 
 
 def _leased_licenses(stack: Stack) -> list[str]:
-    """Which gateway reads which licence secret (the targets' sections say how to create them),
+    """Which gateway reads which license secret (the targets' sections say how to create them),
     and how to check that each one took."""
     out = [
         "",

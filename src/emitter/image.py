@@ -175,7 +175,11 @@ def environment(stack: Stack, gateway: Gateway) -> dict[str, str]:
         variables[f"GATEWAY_NETWORK_{index}_PORT"] = str(link.port)
         variables[f"GATEWAY_NETWORK_{index}_ENABLESSL"] = _flag(link.ssl)
     variables.update(licensing.environment(gateway))
-    return dict(sorted(variables.items()))
+    if gateway.timezone is not None:
+        # IA docs 8.3, "Platform Environment Variables": TZ, a tz database name.
+        variables["TZ"] = gateway.timezone
+    # The operator's own (the rules keep the names above out of it); ours win regardless.
+    return dict(sorted({**dict(gateway.environment), **variables}.items()))
 
 
 def _flag(value: bool) -> str:
@@ -333,6 +337,29 @@ _REDUNDANCY_DEFAULTS = {
 def runtime_arguments(system_name: str) -> list[str]:
     """Entrypoint flags that come before ``--`` (the system name)."""
     return ["-n", system_name]
+
+
+def public_address_environment(gateway: Gateway) -> dict[str, str]:
+    """The start script's variables for a node's own public address (``start-gateway.sh`` turns
+    them into ``public_address_arguments``): for a Kubernetes pair whose two pods share one
+    template but not one address."""
+    address = gateway.public_address
+    if address is None:
+        return {}
+    return {
+        "NODE_PUBLIC_ADDRESS": address.host,
+        "NODE_PUBLIC_HTTP_PORT": str(address.http_port),
+        "NODE_PUBLIC_HTTPS_PORT": str(address.https_port),
+    }
+
+
+def public_address_arguments(gateway: Gateway) -> list[str]:
+    """Entrypoint flags that set the gateway's public address and turn its auto-detection off
+    (IA docs 8.3 "Docker Image Examples": ``-a localhost -h 9088 -s 9043``); none without one."""
+    address = gateway.public_address
+    if address is None:
+        return []
+    return ["-a", address.host, "-h", str(address.http_port), "-s", str(address.https_port)]
 
 
 def health_command() -> list[str]:

@@ -41,6 +41,14 @@ class Redundancy(_Frozen):
     ssl: bool
 
 
+class PublicAddress(_Frozen):
+    """The address users reach a gateway at behind a proxy (runtime arguments -a, -h, -s)."""
+
+    host: str
+    http_port: int
+    https_port: int
+
+
 class Gateway(_Frozen):
     name: str
     role: str
@@ -59,6 +67,11 @@ class Gateway(_Frozen):
     path: str
     # The secret holding its leased license key and activation token (a name, never a value).
     license: str | None = None
+    # The operator's settings: its role's, overridden by the gateway's own.
+    timezone: str | None = None
+    environment: tuple[tuple[str, str], ...] = ()  # extra variables, sorted by name
+    jvm_args: tuple[str, ...] = ()
+    public_address: PublicAddress | None = None
 
 
 class Tier(_Frozen):

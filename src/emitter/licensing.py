@@ -22,11 +22,11 @@ if TYPE_CHECKING:
     from emitter.spec import StackSpec
 
 KEY = "license"
-# The keys of one licence's Secret (Kubernetes) and its file names (Compose).
+# The keys of one license's Secret (Kubernetes) and its file names (Compose).
 LICENSE_KEY = "license-key"
 ACTIVATION_TOKEN = "activation-token"
 SECRET_KEYS = (LICENSE_KEY, ACTIVATION_TOKEN)
-# Where both targets mount a licence's two files: ``<dir>/<secret>/<key>``. Not below
+# Where both targets mount a license's two files: ``<dir>/<secret>/<key>``. Not below
 # /run/secrets, which a Compose gateway mounts read-only (the admin password's copy).
 MOUNT_DIR = "/run/ignition-licensing"
 # The official image reads the leased activation's key and token from the files these name
@@ -46,7 +46,7 @@ def mounted_file(secret: str, key: str) -> str:
 
 
 def environment(gateway: Gateway) -> dict[str, str]:
-    """The variables that hand a licensed gateway its key and token files (empty: no licence)."""
+    """The variables that hand a licensed gateway its key and token files (empty: no license)."""
     if gateway.license is None:
         return {}
     return {
@@ -56,7 +56,7 @@ def environment(gateway: Gateway) -> dict[str, str]:
 
 
 def secrets(gateways: tuple[Gateway, ...] | list[Gateway]) -> list[str]:
-    """The licence secrets ``gateways`` use, each once, sorted."""
+    """The license secrets ``gateways`` use, each once, sorted."""
     return sorted({gateway.license for gateway in gateways if gateway.license is not None})
 
 
@@ -118,7 +118,7 @@ def _secret_names(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 def _unlicensed_pair_members(_: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     """Once a stack licenses a gateway through ignition-stack, every pair member must be
     licensed too: one left out runs a 2-hour trial. A stack that licenses none (a demo, or
-    licences activated by hand in the gateway's web UI) is not warned (README, "Licensing")."""
+    licenses activated by hand in the gateway's web UI) is not warned (README, "Licensing")."""
     if not any(gateway.license for gateway in stack.gateways):
         return
     for master, backup in stack.pairs:

@@ -9,14 +9,17 @@ rules: ``rules.py`` reports those, all together.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
+from emitter.gateway_settings import RoleSettings
 from emitter.image import read_release
 from emitter.ir import (
     Gateway,
     GatewayNetworkLink,
     GatewayNetworkSettings,
     IgnitionRelease,
+    PublicAddress,
     Redundancy,
     Stack,
     Tier,
@@ -187,6 +190,7 @@ def lower(spec: StackSpec) -> Stack:
                 replica=replica_index(architecture, gateway),
                 path=f"gateways[{index}]",
                 license=gateway.license.secret if gateway.license else None,
+                **operator_settings((spec.roles or {}).get(gateway.role), gateway),
             )
         )
 
@@ -217,6 +221,23 @@ def release_of(image: str) -> IgnitionRelease | None:
         return read_release(image)
     except ValueError:
         return None
+
+
+def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[str, Any]:
+    """A gateway's own settings over its role's: the time zone, JVM arguments and public
+    address replace the role's; the environment is merged key by key."""
+    role = role or RoleSettings()
+    address = gateway.public_address or role.public_address
+    return {
+        "timezone": gateway.timezone if gateway.timezone is not None else role.timezone,
+        "environment": tuple(
+            sorted({**(role.environment or {}), **(gateway.environment or {})}.items())
+        ),
+        "jvm_args": tuple(
+            gateway.jvm_args if gateway.jvm_args is not None else role.jvm_args or ()
+        ),
+        "public_address": None if address is None else PublicAddress(**address.model_dump()),
+    }
 
 
 def replica_index(architecture: Architecture, gateway: GatewaySpec) -> int | None:

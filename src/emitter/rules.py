@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
 from emitter.diagnostics import Diagnostic, Severity, error, preview
+from emitter.gateway_settings import settings_rules
 from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
 from emitter.licensing import license_rules
@@ -496,7 +497,8 @@ def _replicated_tiers(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
 
 # What the two nodes of a pair may differ in; every other field must agree, so a field added
 # to the IR is checked by default. (Kubernetes runs a pair as one StatefulSet whose two pods
-# share a template; only a node's redundancy.xml and connections are handed to it by ordinal.)
+# share a template; only a node's redundancy.xml, connections and public address are handed to it
+# by ordinal.)
 # The edition has its own rule (IS106); the heap follows memory_mb.
 PAIR_NODES_MAY_DIFFER = frozenset(
     {
@@ -511,6 +513,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "heap_mb",
         # Each node has a license of its own (a backup may have a backup-only one, or none).
         "license",
+        # Each node has its own external name (the official chart's primary/backupPublicAddress).
+        "public_address",
     }
 )
 
@@ -591,6 +595,7 @@ RULES: tuple[Rule, ...] = (
     _replicated_tiers,
     _counts_apply,
     _counts_match,
+    settings_rules,
     spokes_rule,
     plain_transport_rule,
     eula_rule,

@@ -4,7 +4,7 @@ known key for an unknown one, and for a role key given a yes/no, the roles there
 from __future__ import annotations
 
 import difflib
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -28,8 +28,10 @@ ROLE_KEYS = {
 def _known_keys(location: tuple[Any, ...]) -> list[str]:
     """The keys the model at ``location`` (the path of an unknown key) accepts."""
     model: type[BaseModel] = StackSpec
+    keyed = False  # the part before was a mapping by name (`roles:`): this part is a name
     for part in location[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         field = model.model_fields.get(str(part))
         if field is None:
@@ -38,6 +40,7 @@ def _known_keys(location: tuple[Any, ...]) -> list[str]:
         if nested is None:
             return []
         model = nested
+        keyed = any(get_origin(a) is dict for a in (field.annotation, *get_args(field.annotation)))
     return list(model.model_fields)
 
 

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
+from emitter.gateway_settings import PublicAddressSpec, RoleSettings
 from emitter.image import supported_releases
 from emitter.model import Model
 from emitter.reference import REFERENCE_PATTERN
@@ -121,6 +122,19 @@ class GatewaySpec(Model):
             "the gateway's web UI."
         ),
     )
+    # The operator's settings (gateway_settings.py): these override the role's (`roles:`).
+    timezone: str | None = Field(default=None, description="Overrides the role's `timezone`.")
+    environment: dict[str, str] | None = Field(
+        default=None,
+        description="Merged key by key over the role's `environment` (this gateway's win).",
+    )
+    jvm_args: list[str] | None = Field(
+        default=None, description="Replaces the role's `jvm_args` as a whole."
+    )
+    public_address: PublicAddressSpec | None = Field(
+        default=None,
+        description="Overrides the role's `public_address`; the two nodes of a pair may differ.",
+    )
 
 
 class StackFields(Model):
@@ -178,6 +192,13 @@ class StackFields(Model):
             "(distribution `ignition-stack-emitter`; PyPI's `ignition-stack` is another tool), "
             "e.g. `ignition-stack-emitter==0.1.0`, a wheel URL or a git URL. Recorded by "
             "`create --tool-spec`."
+        ),
+    )
+    roles: dict[str, RoleSettings] | None = Field(
+        default=None,
+        description=(
+            "Settings for every gateway of a role, by role name (e.g. `backend`): `timezone`, "
+            "`environment`, `jvm_args`, `public_address`. A gateway's own keys override them."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

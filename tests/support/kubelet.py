@@ -12,6 +12,18 @@ from typing import Any
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 
+# What the kubelet replaces, left to right: `$$` by one `$`, `$(NAME)` by a variable defined
+# before (left as written when there is none); any other `$` stays.
+_REFERENCE = re.compile(r"\$(\$|\(([^)]*)\))")
+
+
+def expand(text: str, defined: dict[str, str]) -> str:
+    """``text`` after the kubelet's expansion (``$(NAME)`` and the ``$$`` escape)."""
+    return _REFERENCE.sub(
+        lambda match: "$" if match[1] == "$" else defined.get(match[2], match[0]), text
+    )
+
+
 def container_environment(
     variables: list[dict[str, Any]], pod: str, ordinal: int
 ) -> dict[str, str]:
@@ -21,19 +33,20 @@ def container_environment(
         if "valueFrom" in variable:
             found[variable["name"]] = downward[variable["valueFrom"]["fieldRef"]["fieldPath"]]
         else:
-            found[variable["name"]] = re.sub(
-                r"\$\(([A-Z_]+)\)", lambda match: found.get(match[1], match[0]), variable["value"]
-            )
+            found[variable["name"]] = expand(variable["value"], found)
     return found
+
+
+def container_arguments(arguments: list[str], environment: dict[str, str]) -> list[str]:
+    """A container's arguments as the kubelet passes them (expanded against its environment)."""
+    return [expand(argument, environment) for argument in arguments]
 
 
 def node_settings(text: str) -> dict[str, str]:
     """The ``NAME='value'`` lines of a pair node's settings file (``NODE_ENVIRONMENT``)."""
     found = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            found[key] = shlex.split(value)[0] if value else ""
+    for name, value in re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", text, flags=re.M):
+        found[name] = shlex.split(value)[0] if value else ""
     return found
 
 

@@ -93,6 +93,8 @@ class NameLimits:
     names: frozenset[str] = frozenset()
     # Volume names the target derives from every gateway name (with ``transport: ssl``).
     volume_suffixes: tuple[str, ...] = ()
+    # Environment variables the target sets in a gateway's container (an operator may not).
+    variables: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

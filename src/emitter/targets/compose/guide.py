@@ -69,7 +69,7 @@ def section(stack: Stack) -> list[str]:
 
 
 def _license_files(stack: Stack) -> list[str]:
-    """Before the first start: each licence's key and token in the git-ignored secrets/ (the
+    """Before the first start: each license's key and token in the git-ignored secrets/ (the
     compose file names the files; Docker refuses to create a gateway whose file is missing). Compose bind-mounts them with their host mode, so uid 2003 must be able to read
     them: the 0700 directory keeps them from other users of the host."""
     names = licensing.secrets(stack.gateways)

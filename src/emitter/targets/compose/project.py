@@ -122,7 +122,7 @@ def _license_secret(secret: str, key: str) -> str:
 
 
 def license_secrets(stack: Stack) -> dict[str, Any]:
-    """The licence files of every licensed gateway, by secret (``licensing``): git-ignored files
+    """The license files of every licensed gateway, by secret (``licensing``): git-ignored files
     of the project, beside the admin password, read by Compose as file secrets."""
     return {
         _license_secret(secret, key): {"file": f"../../secrets/{secret}/{key}"}
@@ -292,15 +292,16 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         # Re-asserts the pairing keys on every start, a restart by the restart policy included
         # (the bootstrap service runs only with `docker compose up`).
         "entrypoint": image.start_command(),
-        "command": [*image.runtime_arguments(gateway.system_name), "-m", str(gateway.heap_mb)],
-        "environment": dict(
-            sorted(
+        "command": [_literal(argument) for argument in gateway_arguments(gateway)],
+        "environment": {
+            name: _literal(value)
+            for name, value in sorted(
                 {
                     **image.environment(stack, gateway),
                     **image.node_environment(_redundancy_file(gateway)),
                 }.items()
             )
-        ),
+        },
         "ports": [_published_port(gateway, stack, options)],
         "volumes": [
             {"type": "volume", "source": gateway.volume, "target": image.DATA_DIR},
@@ -338,6 +339,23 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         "stop_grace_period": "1m",
         "labels": _labels(gateway, GATEWAY_COMPONENT),
     }
+
+
+def gateway_arguments(gateway: Gateway) -> list[str]:
+    """The image entrypoint's arguments: system name, heap, public address, then the JVM's."""
+    arguments = [
+        *image.runtime_arguments(gateway.system_name),
+        "-m",
+        str(gateway.heap_mb),
+        *image.public_address_arguments(gateway),
+    ]
+    return [*arguments, "--", *gateway.jvm_args] if gateway.jvm_args else arguments
+
+
+def _literal(value: str) -> str:
+    """``value`` as Compose passes it on: it interpolates ``$NAME`` everywhere, and ``$$`` is
+    its escape for one ``$``."""
+    return value.replace("$", "$$")
 
 
 def _labels(gateway: Gateway, component: str) -> dict[str, str]:

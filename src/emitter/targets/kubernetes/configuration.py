@@ -96,11 +96,27 @@ def nodes_data(stack: Stack, workload: Workload) -> dict[str, str] | None:
             for name, value in image.environment(stack, gateway).items()
             if shared.get(name) != value
         }
+        if not shared_arguments(workload):
+            own.update(image.public_address_environment(gateway))
         data[environment_file(ordinal)] = (
             f"# {gateway.name}: its settings that differ from the other node's\n"
             + "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(own.items()))
         )
     return dict(sorted(data.items()))
+
+
+def shared_arguments(workload: Workload) -> list[str]:
+    """The public address arguments every pod of the workload shares: none when a pair's
+    nodes each have their own (then each node's environment file carries it)."""
+    if len({gateway.public_address for gateway in workload.gateways}) > 1:
+        return []
+    return image.public_address_arguments(workload.template)
+
+
+def kubelet_literal(value: str) -> str:
+    """``value`` as the kubelet passes it on: it expands ``$(NAME)`` in a container's
+    environment and arguments, and ``$$`` is its escape for one ``$``."""
+    return value.replace("$", "$$")
 
 
 def config_maps(

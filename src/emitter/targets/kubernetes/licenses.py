@@ -1,4 +1,4 @@
-"""Leased licences on Kubernetes: one projected volume per StatefulSet with every licence Secret
+"""Leased licenses on Kubernetes: one projected volume per StatefulSet with every license Secret
 its pods use, each under its own directory (``licensing.mounted_file``).
 
 A pair's two pods share one template, so both mount both nodes' Secrets, and each is pointed at
@@ -29,7 +29,7 @@ MODE = 0o440
 
 
 def volumes(workload: Workload) -> list[V1Volume]:
-    """The licence Secrets of the workload's gateways (none: no volume). A missing Secret keeps
+    """The license Secrets of the workload's gateways (none: no volume). A missing Secret keeps
     the pod from starting, with an event naming it: never a silent trial."""
     secrets = licensing.secrets(workload.gateways)
     if not secrets:
@@ -57,6 +57,6 @@ def mounts(workload: Workload) -> list[V1VolumeMount]:
 
 
 def reload_secrets(workload: Workload) -> list[str]:
-    """What Reloader watches besides the certificate: a rotated licence restarts the pods (a
+    """What Reloader watches besides the certificate: a rotated license restarts the pods (a
     pair backup first), since the image reads the files when it starts."""
     return licensing.secrets(workload.gateways)

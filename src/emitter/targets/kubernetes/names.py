@@ -9,6 +9,9 @@ HEADLESS_SUFFIX = "-headless"
 # A StatefulSet's pods carry a controller-revision-hash label "<name>-<10 chars>", which must
 # fit in 63 characters; 52 is the longest gateway name Kubernetes accepts everywhere.
 MAX_GATEWAY_NAME = 52
+# Variables a gateway container gets from the downward API (the record reserves them).
+POD_NAME = "POD_NAME"
+POD_INDEX = "POD_INDEX"
 
 ENVIRONMENTS = ("dev", "production")
 PRODUCTION = "production"

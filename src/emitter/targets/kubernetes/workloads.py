@@ -61,6 +61,7 @@ from emitter.targets.kubernetes.metadata import (
     selector_labels,
     workload_labels,
 )
+from emitter.targets.kubernetes.names import POD_INDEX, POD_NAME
 from emitter.targets.kubernetes.options import KubernetesSpec
 from emitter.vocabulary import TransportName
 
@@ -73,8 +74,6 @@ CERTIFICATE_VOLUME = "gateway-network-certificate"
 KEYSTORE_PASSWORD_VOLUME = "gateway-network-keystore-password"
 SEED_CONTAINER = "seed-data-volume"
 GATEWAY_CONTAINER = "gateway"
-POD_NAME = "POD_NAME"
-POD_INDEX = "POD_INDEX"
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
 PLAIN_LINK_NOTE = "plain link without SSL, demo only (see docs/security.md)"
 PORTS = (("http", image.HTTP_PORT), ("https", image.HTTPS_PORT), ("gan", image.GAN_SSL_PORT))
@@ -96,7 +95,7 @@ def stateful_set(
         ),
     )
     annotations: dict[str, str] = {}
-    # Reloader rolls the pods when cert-manager rewrites the Secret (renewal), or a licence's.
+    # Reloader rolls the pods when cert-manager rewrites the Secret (renewal), or a license's.
     reloaded = [certificates.certificate_name(workload)] if certificates.enabled(stack) else []
     reloaded += licenses.reload_secrets(workload)
     if reloaded:
@@ -314,7 +313,11 @@ def system_name(stack: Stack, workload: Workload) -> str:
 def gateway_container(
     stack: Stack, workload: Workload, resources: V1ResourceRequirements
 ) -> V1Container:
-    variables = configuration.common_environment(stack, workload)
+    variables = {
+        name: configuration.kubelet_literal(value)
+        for name, value in configuration.common_environment(stack, workload).items()
+    }
+    # Added after the escaping: these refer to $(POD_INDEX) on purpose.
     variables.update(image.node_environment(_redundancy_file(workload)))
     if workload.paired:
         variables[configuration.NODE_ENVIRONMENT] = (
@@ -333,11 +336,13 @@ def gateway_container(
         environment.sort(key=lambda variable: variable.name)
     arguments = [
         *image.runtime_arguments(system_name(stack, workload)),
+        *map(configuration.kubelet_literal, configuration.shared_arguments(workload)),
         "--",
         # The heap follows the container's memory limit instead of a fixed size.
         "wrapper.java.initmemory=0",
         "wrapper.java.maxmemory=0",
         f"-XX:MaxRAMPercentage={HEAP_PERCENT}",
+        *map(configuration.kubelet_literal, workload.template.jvm_args),
     ]
     return V1Container(
         name=GATEWAY_CONTAINER,
