@@ -88,6 +88,7 @@ def huge_integers(draw: st.DrawFn) -> str:
 def placed_numbers(draw: st.DrawFn) -> tuple[str, bool]:
     """A stack file with a huge integer somewhere: (text, whether it is a plain scalar)."""
     number = draw(huge_integers())
+    quoted = draw(st.booleans()) and len(number) > 30  # a short quoted number can be a valid name
     document: Any = yaml.safe_load(dump_stack(prepare(draw(stacks())).explicit))
     where = draw(st.sampled_from(["value", "unknown key", "list", "document", "mapping key"]))
     if where == "document":
@@ -102,8 +103,12 @@ def placed_numbers(draw: st.DrawFn) -> tuple[str, bool]:
         target.insert(draw(st.integers(0, len(target))), PLACEHOLDER)
     else:
         target = draw(st.sampled_from([document, document["kubernetes"], *document["gateways"]]))
-        target[draw(st.sampled_from(sorted(target)))] = PLACEHOLDER
-    quoted = draw(st.booleans()) and len(number) > 30  # a short quoted number can be a valid name
+        # `create plant -f` names the stack itself: a quoted number as the file's `name` is
+        # replaced, not refused (a plain one is still out of range while the file is read).
+        keys = sorted(
+            key for key in target if not (quoted and target is document and key == "name")
+        )
+        target[draw(st.sampled_from(keys))] = PLACEHOLDER
     scalar = f"'{number}'" if quoted else number
     return yaml.safe_dump(document, sort_keys=False).replace(PLACEHOLDER, scalar), not quoted
 
