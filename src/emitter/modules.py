@@ -20,6 +20,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -263,4 +264,34 @@ def kubernetes_paths(stack: Stack) -> Iterator[Diagnostic]:
                     "Kubernetes pod cannot mount (a ConfigMap holds at most 1 MiB)",
                     "publish the .modl where the cluster can download it over https and give "
                     "its `url` (with the same sha256) instead of `path`",
+                )
+
+
+def repository_problems(stack: Stack, directory: Path) -> Iterator[Diagnostic]:
+    """Each repository module (``path``) must be a file below the stack file's directory once
+    symlinks are followed: Compose bind-mounts whatever the path resolves to. Read here, when
+    ``emit`` knows that directory; never by a target."""
+    root = directory.resolve()
+    reported: set[tuple[str, str]] = set()
+    for gateway in stack.gateways:
+        for module in gateway.modules:
+            if module.path is None or (gateway.role, module.name) in reported:
+                continue
+            reported.add((gateway.role, module.name))
+            try:
+                found = (root / module.path).resolve()
+                problem = None
+                if not found.is_relative_to(root):
+                    problem = "leads out of the repository through a symlink"
+                elif not found.is_file():
+                    problem = "is not a file in the repository"
+            except (OSError, RuntimeError, ValueError) as failure:
+                problem = f"cannot be read ({failure.__class__.__name__})"
+            if problem:
+                yield error(
+                    "IS139",
+                    f"roles.{preview(gateway.role)}.modules",
+                    f"module {module.name!r}: path {preview(module.path)!r} {problem}",
+                    "commit the .modl below the stack file's directory (not a symlink out of "
+                    "it), or give its `url`",
                 )
