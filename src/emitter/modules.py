@@ -267,6 +267,25 @@ def kubernetes_paths(stack: Stack) -> Iterator[Diagnostic]:
                 )
 
 
+def kubernetes_downloads(stack: Stack, egress_given: bool) -> Iterator[Diagnostic]:
+    """The gateways' egress NetworkPolicy lets a pod reach DNS and the stack's links only, so a
+    pod that downloads modules needs the server's addresses in ``kubernetes.egress_cidrs``."""
+    if egress_given:
+        return
+    roles = sorted({g.role for g in stack.gateways if any(m.url for m in g.modules)})
+    for role in roles:
+        yield warning(
+            "IS207",
+            f"roles.{preview(role)}.modules",
+            f"the gateways of role {role!r} download their modules over https when they start, "
+            "but their egress NetworkPolicy allows only DNS and the stack's Gateway Network "
+            "links: the download fails and the pod stays in Init",
+            "add the module server's address range to `kubernetes.egress_cidrs` (e.g. "
+            "`kubernetes: {egress_cidrs: [203.0.113.0/24]}`), or serve the modules from inside "
+            "the cluster and list its namespace in `kubernetes.egress_namespaces`",
+        )
+
+
 def repository_problems(stack: Stack, directory: Path) -> Iterator[Diagnostic]:
     """Each repository module (``path``) must be a file below the stack file's directory once
     symlinks are followed: Compose bind-mounts whatever the path resolves to. Read here, when

@@ -76,7 +76,13 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         )
     files[KUSTOMIZATION] = header + dump_yaml(kustomization(stack, files))
     return Emission(
-        files=dict(sorted(files.items())), diagnostics=tuple(modules.kubernetes_paths(stack))
+        files=dict(sorted(files.items())),
+        diagnostics=(
+            *modules.kubernetes_paths(stack),
+            *modules.kubernetes_downloads(
+                stack, bool(settings.egress_cidrs or settings.egress_namespaces)
+            ),
+        ),
     )
 
 
