@@ -300,3 +300,36 @@ def test_a_download_that_is_not_https_is_refused(tmp_path: Path) -> None:
     result = modules.run("seed", f"mqtt-engine {SHA} http://127.0.0.1:9/m.modl\n")
     assert result.returncode != 0
     assert "module mqtt-engine:" in result.stderr
+
+
+def test_the_pair_and_tier_rules_cover_the_modules() -> None:
+    """Modules are a role's setting only, and the pair rule (IS123) compares them as well: a
+    gateway cannot carry its own, and no field lets a pair's nodes differ in them."""
+    from emitter.rules import PAIR_NODES_MAY_DIFFER
+    from emitter.spec import GatewaySpec
+
+    assert not {"modules", "modules_enabled"} & set(PAIR_NODES_MAY_DIFFER)
+    assert not {"modules", "modules_enabled"} & set(GatewaySpec.model_fields)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        {"name": "m\x00" * 5000},
+        {"url": "https://" + "a" * 100000 + ".example.com/m.modl"},
+        {"url": "https://files.example.com/m.modl\nrm -rf /"},
+        {"url": "https://[::1"},
+        {"url": None, "path": "modules/$(reboot).modl"},
+        {"sha256": 12345},
+        {"id": ["a", "b"]},
+        {"id": "a." * 100000 + "b"},
+    ],
+)
+def test_hostile_module_values_give_diagnostics(
+    cli: Cli, tmp_path: Path, module: dict[str, Any]
+) -> None:
+    result = run_stack(cli, tmp_path, stack([{**MQTT, **module}]))
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error IS")
+    assert len(result.stderr) < 5000

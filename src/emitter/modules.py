@@ -44,6 +44,9 @@ SOURCE_DIR = "/run/ignition-modules-source"
 USER_LIB_MODULES = "/usr/local/bin/ignition/user-lib/modules"
 # A download or copy larger than this stops the start: a module is tens of MiB.
 MAX_BYTES = 512 * 1024 * 1024
+# The longest `path` or `url` taken: both are written into the emitted files.
+MAX_TEXT = 2048
+MAX_ID = 255
 SHA256 = re.compile(r"[0-9a-f]{64}")
 NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # A module id as module.xml writes it: dotted Java-package-like words.
@@ -149,6 +152,8 @@ def _source(path: str, module: ModuleSpec) -> Iterator[Diagnostic]:
 
 def path_problem(value: str) -> str | None:
     """Why ``value`` is not a relative path inside the repository (None: it is one)."""
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
     if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value):
         return "is absolute"
     parts = value.replace("\\", "/").split("/")
@@ -160,6 +165,8 @@ def path_problem(value: str) -> str | None:
 
 
 def url_problem(value: str) -> str | None:
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (an invalid port raises here)
@@ -222,21 +229,22 @@ def _module(path: str, module: ModuleSpec) -> Iterator[Diagnostic]:
             f"the sha256 of module {preview(module.name)!r} is not 64 lowercase hex digits",
             "write the output of `sha256sum FILE.modl` (lowercase), which pins the exact file",
         )
-    if not MODULE_ID.fullmatch(module.id):
+    if len(module.id) > MAX_ID or not MODULE_ID.fullmatch(module.id):
         yield error(
             "IS138",
             f"{path}.id",
-            f"module id {preview(module.id)!r} is not a module id",
+            f"module id {preview(module.id)!r} is not a module id (dotted words, at most "
+            f"{MAX_ID} characters)",
             "copy the `<id>` of the module's module.xml (`unzip -p FILE.modl module.xml`)",
         )
     yield from _source(path, module)
 
 
 def _enabled(path: str, name: str, release: str | None) -> Iterator[Diagnostic]:
-    if release == "8.1" and not SHORT_NAME.fullmatch(name):
+    if release == "8.1" and not (len(name) <= MAX_ID and SHORT_NAME.fullmatch(name)):
         expected = "an 8.1 short name such as `perspective`, `vision`, `opc-ua`"
     elif release not in (None, "8.1") and not (
-        name.startswith(BUILT_IN_PREFIX) and MODULE_ID.fullmatch(name)
+        name.startswith(BUILT_IN_PREFIX) and len(name) <= MAX_ID and MODULE_ID.fullmatch(name)
     ):
         expected = "an 8.3 module id such as `com.inductiveautomation.perspective`"
     else:
