@@ -65,7 +65,7 @@ def with_roles(**roles: dict[str, Any]) -> dict[str, Any]:
             {"backend": {"environment": {"GATEWAY_MODULES_ENABLED": "x"}}},
             "IS132",
             "roles.backend.environment.GATEWAY_MODULES_ENABLED",
-            ("same modules",),
+            ("the same on both nodes", "modules_enabled"),
         ),
         (
             {"backend": {"environment": {"POD_INDEX": "3"}}},

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from emitter import rules
+from emitter import modules, rules
 from emitter.diagnostics import (
     Diagnostic,
     EmitterError,
@@ -340,6 +340,9 @@ def _emit(
     selection = select_targets(resolved.explicit, stack_file, target)
     targets = selection.emitted
     emissions = render(resolved, targets)
+    files = list(modules.repository_problems(resolved.stack, stack_file.parent))
+    if files:
+        raise StackInvalid(files)
     layout = _layout(stack_file, targets, out)
     trees = {layout.subdirectories[name]: emission.files for name, emission in emissions.items()}
     adopt: Trees = {}

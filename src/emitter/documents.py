@@ -89,8 +89,33 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             out += record.post_setup(stack)
     if stack.pairs:
         out += _verify_pairs(stack, records)
-    out += _licensing(stack) + _security(stack)
+    out += _modules(stack) + _licensing(stack) + _security(stack)
     return "\n".join(out)
+
+
+def _modules(stack: Stack) -> list[str]:
+    """The third-party modules each role's gateways install, and how to see they loaded."""
+    by_role = {g.role: g for g in stack.gateways if g.modules}
+    if not by_role:
+        return []
+    out = ["", "## Modules", "", "| role | module | id | sha256 |", "|---|---|---|---|"]
+    for role, gateway in by_role.items():
+        out += [
+            f"| `{role}` | `{m.name}` | `{m.id}` | `{m.sha256[:12]}…` |" for m in gateway.modules
+        ]
+    release = stack.release.series if stack.release else ""
+    out += [
+        "",
+        "- Each is fetched and checked against its sha256 before the gateway starts; a mismatch or "
+        "a missing file stops the start, naming the module (the seeding step's log).",
+        "- **Verify:** each gateway's Config > Modules lists them as Running.",
+    ]
+    if release == "8.1":
+        out.append(
+            "- **Ignition 8.1:** accept each module's license and certificate once in each "
+            "gateway's Config > Modules (8.1 has no option to accept them at start; 8.3 does)."
+        )
+    return out
 
 
 def _overview(stack: Stack) -> list[str]:

@@ -25,6 +25,7 @@ from pydantic import Field
 from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import Diagnostic, error, preview
 from emitter.model import Model
+from emitter.modules import ModuleSpec
 from emitter.targets import registry
 
 if TYPE_CHECKING:
@@ -98,6 +99,23 @@ class RoleSettings(Model):
             "(runtime arguments -a/-h/-s, which turn the gateway's auto-detection off)."
         ),
     )
+    # Role-level only: both nodes of a pair, and every gateway of a tier, run the same modules.
+    modules: list[ModuleSpec] | None = Field(
+        default=None,
+        description=(
+            "Third-party modules (`.modl`) installed into every gateway of the role before it "
+            "starts: `{name, path | url, sha256, id}`, each pinned by its SHA-256."
+        ),
+    )
+    modules_enabled: list[str] | None = Field(
+        default=None,
+        description=(
+            "The built-in modules the role's gateways keep (GATEWAY_MODULES_ENABLED); the "
+            "others are quarantined. 8.1: short names (`perspective`); 8.3: module ids "
+            "(`com.inductiveautomation.perspective`), and the role's third-party modules are "
+            "added for you. Absent: every built-in module."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -120,6 +138,10 @@ _PORTS = Owned(
     "set `http_port` for the host port, or `public_address` for the address users reach",
 )
 _START = Owned("the gateway's start script reads it", _REMOVE)
+_MODULES = Owned(
+    "it follows the role's modules, the same on both nodes of a pair",
+    "use `modules_enabled` and `modules` of the role (`roles:`)",
+)
 OWNED_VARIABLES: dict[str, Owned] = {
     "ACCEPT_IGNITION_EULA": Owned(
         "the stack accepts the Ignition EULA for every gateway", "set `accept_eula: true`"
@@ -134,7 +156,9 @@ OWNED_VARIABLES: dict[str, Owned] = {
     "TZ": Owned("it is the gateway's time zone", "use `timezone`"),
     "IGNITION_LICENSE_KEY": _LICENSE,
     "IGNITION_ACTIVATION_TOKEN": _LICENSE,
-    "GATEWAY_MODULES_ENABLED": Owned("both nodes of a pair must run the same modules", _REMOVE),
+    "GATEWAY_MODULES_ENABLED": _MODULES,
+    "ACCEPT_MODULE_LICENSES": _MODULES,
+    "ACCEPT_MODULE_CERTS": _MODULES,
     "GATEWAY_HTTP_PORT": _PORTS,
     "GATEWAY_HTTPS_PORT": _PORTS,
     "GATEWAY_GAN_PORT": _PORTS,
@@ -146,6 +170,7 @@ OWNED_VARIABLES: dict[str, Owned] = {
     "NODE_PUBLIC_HTTP_PORT": _START,
     "NODE_PUBLIC_HTTPS_PORT": _START,
     "IGNITION_ENTRYPOINT": _START,
+    "NODE_MODULES_DIR": _START,
 }
 OWNED_PREFIXES: dict[str, Owned] = {
     "GATEWAY_ADMIN_": Owned(

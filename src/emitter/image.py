@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from emitter import licensing
+from emitter import licensing, modules
 from emitter.ir import DataLayout, Gateway, IgnitionRelease, Stack
 from emitter.reference import parse_image_reference
 from emitter.vocabulary import TransportName
@@ -175,6 +175,10 @@ def environment(stack: Stack, gateway: Gateway) -> dict[str, str]:
         variables[f"GATEWAY_NETWORK_{index}_PORT"] = str(link.port)
         variables[f"GATEWAY_NETWORK_{index}_ENABLESSL"] = _flag(link.ssl)
     variables.update(licensing.environment(gateway))
+    if stack.release is not None:
+        variables.update(modules.environment(stack.release.series, gateway))
+    if gateway.modules:
+        variables["NODE_MODULES_DIR"] = modules.MODULES_DIR
     if gateway.timezone is not None:
         # IA docs 8.3, "Platform Environment Variables": TZ, a tz database name.
         variables["TZ"] = gateway.timezone
@@ -222,15 +226,23 @@ def layout(stack: Stack) -> DataLayout:
 
 
 def seed_environment(
-    stack: Stack, redundancy_file: str | None, certificates: CertificateFiles | None = None
+    stack: Stack,
+    redundancy_file: str | None,
+    certificates: CertificateFiles | None = None,
+    gateway: Gateway | None = None,
 ) -> dict[str, str]:
-    """Environment of the seeding step (Compose bootstrap service, Kubernetes init container)."""
+    """Environment of the seeding step (Compose bootstrap service, Kubernetes init container);
+    ``gateway`` (a tier's first on Kubernetes) for its modules."""
     variables = {
         "SEED_SOURCE": DATA_DIR,
         "SEED_VOLUME": SEED_MOUNT,
         "SEED_OWNER": f"{USER_ID}:{USER_ID}",
         **node_environment(redundancy_file),
     }
+    if gateway is not None and gateway.modules:
+        variables["SEED_MODULES"] = modules.seed_list(gateway)
+        variables["SEED_MODULES_DIR"] = modules.MODULES_DIR
+        variables["SEED_MODULES_MAX_BYTES"] = str(modules.MAX_BYTES)
     if certificates is not None:
         variables.update(gateway_network_locations(layout(stack)))
         variables["GAN_CA_CERT"] = certificates.ca_certificate
@@ -251,7 +263,10 @@ def gateway_network_locations(data: DataLayout) -> dict[str, str]:
 def gateway_scripts(stack: Stack) -> tuple[str, ...]:
     """Every script a gateway's seeding step, start and health check use, sorted: what each
     target ships next to the gateway."""
-    return tuple(sorted({*seed_scripts(stack), *start_scripts(), HEALTH_SCRIPT}))
+    scripts = {*seed_scripts(stack), *start_scripts(), HEALTH_SCRIPT}
+    if any(gateway.modules for gateway in stack.gateways):
+        scripts.add(modules.SCRIPT)
+    return tuple(sorted(scripts))
 
 
 def seed_scripts(stack: Stack) -> tuple[str, ...]:
@@ -266,10 +281,21 @@ def start_scripts() -> tuple[str, ...]:
     return (START_SCRIPT, REDUNDANCY_KEYS_SCRIPT)
 
 
-def start_command() -> list[str]:
+def start_command(gateway: Gateway | None = None) -> list[str]:
     """The gateway container's entrypoint: re-asserts the pairing keys on every start, then runs
-    the image's own entrypoint with the gateway's arguments."""
+    the image's own entrypoint with the gateway's arguments. A gateway with modules first has
+    them copied into user-lib/modules (install-modules.sh, which then runs the start script)."""
+    if gateway is not None and gateway.modules:
+        return ["/bin/bash", f"{SCRIPTS_DIR}/{modules.SCRIPT}", "start"]
     return ["/bin/bash", f"{SCRIPTS_DIR}/{START_SCRIPT}"]
+
+
+def seed_command(gateway: Gateway | None = None) -> list[str]:
+    """The seeding step's entrypoint: a gateway with modules has them fetched and checked first
+    (install-modules.sh, which then runs the seeding script)."""
+    if gateway is not None and gateway.modules:
+        return ["/bin/bash", f"{SCRIPTS_DIR}/{modules.SCRIPT}", "seed"]
+    return ["/bin/bash", f"{SCRIPTS_DIR}/{SEED_SCRIPT}"]
 
 
 def redundancy_xml(gateway: Gateway) -> str | None:

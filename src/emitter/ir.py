@@ -49,6 +49,16 @@ class PublicAddress(_Frozen):
     https_port: int
 
 
+class Module(_Frozen):
+    """A third-party module (.modl), pinned by its checksum (emitter.modules)."""
+
+    name: str
+    path: str | None  # in the repository, relative to the stack file's directory
+    url: str | None
+    sha256: str
+    id: str  # the module id of its module.xml
+
+
 class Gateway(_Frozen):
     name: str
     role: str
@@ -72,6 +82,9 @@ class Gateway(_Frozen):
     environment: tuple[tuple[str, str], ...] = ()  # extra variables, sorted by name
     jvm_args: tuple[str, ...] = ()
     public_address: PublicAddress | None = None
+    # Its role's third-party modules, and the built-in modules it keeps (None: every one).
+    modules: tuple[Module, ...] = ()
+    modules_enabled: tuple[str, ...] | None = None
 
 
 class Tier(_Frozen):

@@ -19,6 +19,7 @@ from emitter.ir import (
     GatewayNetworkLink,
     GatewayNetworkSettings,
     IgnitionRelease,
+    Module,
     PublicAddress,
     Redundancy,
     Stack,
@@ -237,6 +238,8 @@ def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[s
             gateway.jvm_args if gateway.jvm_args is not None else role.jvm_args or ()
         ),
         "public_address": None if address is None else PublicAddress(**address.model_dump()),
+        "modules": tuple(Module(**module.model_dump()) for module in role.modules or ()),
+        "modules_enabled": None if role.modules_enabled is None else tuple(role.modules_enabled),
     }
 
 

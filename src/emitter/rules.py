@@ -17,6 +17,7 @@ from emitter.gateway_settings import settings_rules
 from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
 from emitter.licensing import license_rules
+from emitter.modules import module_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
@@ -600,6 +601,7 @@ RULES: tuple[Rule, ...] = (
     plain_transport_rule,
     eula_rule,
     license_rules,
+    module_rules,
 )
 
 

@@ -198,7 +198,8 @@ class StackFields(Model):
         default=None,
         description=(
             "Settings for every gateway of a role, by role name (e.g. `backend`): `timezone`, "
-            "`environment`, `jvm_args`, `public_address`. A gateway's own keys override them."
+            "`environment`, `jvm_args`, `public_address` (a gateway's own keys override them), "
+            "and `modules`, `modules_enabled` (the role's only: a pair runs the same modules)."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

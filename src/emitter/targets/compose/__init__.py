@@ -13,6 +13,7 @@ from emitter.targets.compose.names import (
     BOOTSTRAP_SUFFIX,
     CA_VOLUME,
     CERTIFICATES_SUFFIX,
+    MODULES_SUFFIX,
     PASSWORD_FILE,
     PKI_SERVICE,
 )
@@ -45,6 +46,6 @@ TARGET = Target(
     limits=NameLimits(
         suffixes=(BOOTSTRAP_SUFFIX,),
         names=frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME}),
-        volume_suffixes=(CERTIFICATES_SUFFIX,),
+        volume_suffixes=(CERTIFICATES_SUFFIX, MODULES_SUFFIX),
     ),
 )

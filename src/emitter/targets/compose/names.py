@@ -10,6 +10,8 @@ BOOTSTRAP_SUFFIX = "-bootstrap"
 PKI_SERVICE = "gateway-network-pki"
 CA_VOLUME = "gateway-network-ca"
 CERTIFICATES_SUFFIX = "-certificates"
+# A gateway's checked third-party modules: its bootstrap fills it, the gateway reads it.
+MODULES_SUFFIX = "-modules"
 # The Compose target's copy of the admin password, readable by the gateways' uid only.
 ADMIN_PASSWORD_VOLUME = "gateway-admin-password"
 RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME})
@@ -23,3 +25,7 @@ def certificates_volume(gateway: str) -> str:
 
 # The admin password ``create`` writes once, git-ignored; the compose file reads it as a secret.
 PASSWORD_FILE = "secrets/gateway-admin-password"
+
+
+def modules_volume(gateway: str) -> str:
+    return gateway + MODULES_SUFFIX

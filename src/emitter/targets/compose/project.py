@@ -13,7 +13,7 @@ import ipaddress
 import posixpath
 from typing import Any
 
-from emitter import image, licensing
+from emitter import image, licensing, modules
 from emitter.ir import Gateway, Stack
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
@@ -21,6 +21,7 @@ from emitter.targets.compose.names import (
     CA_VOLUME,
     PKI_SERVICE,
     certificates_volume,
+    modules_volume,
 )
 from emitter.targets.compose.options import ComposeSpec
 from emitter.targets.compose.size import size_warnings
@@ -50,6 +51,8 @@ SECRET_FILE = "${IGNITION_STACK_ADMIN_PASSWORD_FILE:-../../secrets/gateway-admin
 ADMIN_PASSWORD_COPY_MOUNT = "/ignition-stack-admin-password"
 SECRET_MOUNT = f"/run/secrets/{SECRET}"
 LOOPBACK = "127.0.0.1"
+# Where a repository module's `path` starts, for a project emitted elsewhere than targets/compose/.
+MODULES_ROOT = "IGNITION_STACK_MODULES_ROOT"
 NO_NEW_PRIVILEGES = ["no-new-privileges:true"]
 # The bootstrap, as root, copies the image's data into the volume keeping owners and modes,
 # writes into a volume already owned by uid 2003 on later starts, and chowns it to 2003.
@@ -94,6 +97,7 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
         services[PKI_SERVICE] = pki_service(stack)
         volumes[CA_VOLUME] = {}
         volumes.update({certificates_volume(gateway.name): {} for gateway in stack.gateways})
+    volumes.update({modules_volume(g.name): {} for g in stack.gateways if g.modules})
     for gateway in stack.gateways:
         services[gateway.name + BOOTSTRAP_SUFFIX] = bootstrap_service(stack, gateway)
         services[gateway.name] = gateway_service(stack, gateway, options)
@@ -219,15 +223,18 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         )
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     volumes.extend(_redundancy_mount(gateway))
+    volumes.extend(_module_mounts(gateway, seed=True))
     return {
         "image": stack.image,
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
         "user": "root",
-        "entrypoint": ["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
+        "entrypoint": image.seed_command(gateway),
         "environment": dict(
             sorted(
                 {
-                    **image.seed_environment(stack, _redundancy_file(gateway), certificates),
+                    **image.seed_environment(
+                        stack, _redundancy_file(gateway), certificates, gateway
+                    ),
                     "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
                     "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
                 }.items()
@@ -239,7 +246,8 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         "cap_drop": ["ALL"],
         "cap_add": BOOTSTRAP_CAPABILITIES,
         "security_opt": NO_NEW_PRIVILEGES,
-        "network_mode": "none",
+        # No network, unless it downloads a module (`url`): then Docker's default bridge only.
+        "network_mode": "bridge" if any(m.url for m in gateway.modules) else "none",
         "restart": "no",
         "labels": _labels(gateway, "bootstrap"),
     }
@@ -249,6 +257,35 @@ def _admin_password_copy(directory: str) -> str:
     """The copy of the admin password in ``directory`` (where ADMIN_PASSWORD_VOLUME is mounted),
     under the file name the gateway reads."""
     return f"{directory}/{posixpath.basename(image.ADMIN_PASSWORD_FILE)}"
+
+
+def _module_mounts(gateway: Gateway, seed: bool) -> list[dict[str, Any]]:
+    """The modules volume (the bootstrap fills it, the gateway reads it), the script that does
+    both, and for the bootstrap each repository module, bind-mounted read-only from the
+    repository: two levels up from targets/compose/, or IGNITION_STACK_MODULES_ROOT."""
+    if not gateway.modules:
+        return []
+    mounts: list[dict[str, Any]] = [
+        {
+            "type": "volume",
+            "source": modules_volume(gateway.name),
+            "target": modules.MODULES_DIR,
+            **({} if seed else {"read_only": True}),
+        },
+        _script_mount(modules.SCRIPT),
+    ]
+    if seed:
+        mounts.extend(
+            {
+                "type": "bind",
+                "source": f"${{{MODULES_ROOT}:-../..}}/{module.path}",
+                "target": f"{modules.SOURCE_DIR}/{modules.file_name(module.name)}",
+                "read_only": True,
+            }
+            for module in gateway.modules
+            if module.path is not None
+        )
+    return mounts
 
 
 def _published_port(gateway: Gateway, stack: Stack, options: ComposeSpec) -> str:
@@ -291,7 +328,7 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         "hostname": gateway.name,
         # Re-asserts the pairing keys on every start, a restart by the restart policy included
         # (the bootstrap service runs only with `docker compose up`).
-        "entrypoint": image.start_command(),
+        "entrypoint": image.start_command(gateway),
         "command": [_literal(argument) for argument in gateway_arguments(gateway)],
         "environment": {
             name: _literal(value)
@@ -313,6 +350,7 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
             },
             *(_script_mount(name) for name in (*image.start_scripts(), image.HEALTH_SCRIPT)),
             *_redundancy_mount(gateway),
+            *_module_mounts(gateway, seed=False),
         ],
         "networks": list(gateway.networks),
         **_license_mounts(gateway),

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from emitter import modules
 from emitter.ir import Stack
 from emitter.targets.kubernetes import (
     certificates,
@@ -74,7 +75,15 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
             secret=certificates.keystore_password_secret(stack),
         )
     files[KUSTOMIZATION] = header + dump_yaml(kustomization(stack, files))
-    return Emission(files=dict(sorted(files.items())))
+    return Emission(
+        files=dict(sorted(files.items())),
+        diagnostics=(
+            *modules.kubernetes_paths(stack),
+            *modules.kubernetes_downloads(
+                stack, bool(settings.egress_cidrs or settings.egress_namespaces)
+            ),
+        ),
+    )
 
 
 def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:

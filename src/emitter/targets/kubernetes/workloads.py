@@ -16,6 +16,7 @@ from kubernetes.client.models import (
     V1Capabilities,
     V1Container,
     V1ContainerPort,
+    V1EmptyDirVolumeSource,
     V1EnvVar,
     V1EnvVarSource,
     V1ExecAction,
@@ -46,7 +47,7 @@ from kubernetes.client.models import (
     V1WeightedPodAffinityTerm,
 )
 
-from emitter import image
+from emitter import image, modules
 from emitter.ir import Stack
 from emitter.resolve import HEAP_PERCENT
 from emitter.targets.kubernetes import certificates, configuration, licenses
@@ -66,6 +67,8 @@ from emitter.targets.kubernetes.options import KubernetesSpec
 from emitter.vocabulary import TransportName
 
 DATA_VOLUME = "data"
+# The checked third-party modules: the seed container downloads them, the gateway copies them.
+MODULES_VOLUME = "modules"
 PASSWORD_VOLUME = "admin-password"
 PASSWORD_KEY = "password"
 # Readable by the gateway's group (fsGroup) only; the file itself is owned by root.
@@ -177,6 +180,7 @@ def pod_template(
                 _secret_volume(PASSWORD_VOLUME, stack.admin_password_secret, [PASSWORD_KEY]),
                 *certificate_volumes(stack, workload),
                 *licenses.volumes(workload),
+                *module_volumes(workload),
             ],
         ),
     )
@@ -282,13 +286,17 @@ def seed_container(
                 read_only=True,
             ),
         ]
+    mounts += _module_mounts(workload, read_only=False)
+    gateway = workload.template
     return V1Container(
         name=SEED_CONTAINER,
         image=stack.image,
-        command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
+        command=image.seed_command(gateway),
         env=_node_environment(
             workload,
-            image.seed_environment(stack, _redundancy_file(workload), certificate_files(stack)),
+            image.seed_environment(
+                stack, _redundancy_file(workload), certificate_files(stack), gateway
+            ),
         ),
         resources=resources,
         security_context=_container_security(),
@@ -347,7 +355,7 @@ def gateway_container(
     return V1Container(
         name=GATEWAY_CONTAINER,
         image=stack.image,
-        command=image.start_command(),
+        command=image.start_command(workload.template),
         args=arguments,
         env=environment,
         ports=[
@@ -374,8 +382,24 @@ def gateway_container(
                 read_only=True,
             ),
             *licenses.mounts(workload),
+            *_module_mounts(workload, read_only=True),
         ],
     )
+
+
+def _module_mounts(workload: Workload, read_only: bool) -> list[V1VolumeMount]:
+    if not workload.template.modules:
+        return []
+    return [V1VolumeMount(name=MODULES_VOLUME, mount_path=modules.MODULES_DIR, read_only=read_only)]
+
+
+def module_volumes(workload: Workload) -> list[V1Volume]:
+    """An emptyDir per pod: a pod's modules are downloaded and checked again on every start
+    (a path in the repository cannot be mounted into a pod: rule IS143)."""
+    if not workload.template.modules:
+        return []
+    limit = f"{len(workload.template.modules) * modules.MAX_BYTES // (1024 * 1024)}Mi"
+    return [V1Volume(name=MODULES_VOLUME, empty_dir=V1EmptyDirVolumeSource(size_limit=limit))]
 
 
 def _exec_probe(
