@@ -25,6 +25,7 @@ from pydantic import Field
 from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import Diagnostic, error, preview
 from emitter.model import Model
+from emitter.restore import RestoreSpec
 from emitter.targets import registry
 
 if TYPE_CHECKING:
@@ -98,6 +99,13 @@ class RoleSettings(Model):
             "(runtime arguments -a/-h/-s, which turn the gateway's auto-detection off)."
         ),
     )
+    restore: RestoreSpec | None = Field(
+        default=None,
+        description=(
+            "A gateway backup (`.gwbk`) restored once, on the first start of an empty data "
+            "volume, into the role's master (or its single gateway): `{path, sha256}`."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,10 @@ OWNED_VARIABLES: dict[str, Owned] = {
     "NODE_PUBLIC_HTTP_PORT": _START,
     "NODE_PUBLIC_HTTPS_PORT": _START,
     "IGNITION_ENTRYPOINT": _START,
+    "IGNITION_STACK_DATA": _START,
+    "GATEWAY_RESTORE_DISABLED": Owned(
+        "it follows `restore.disabled` of the role", "set `restore.disabled`"
+    ),
 }
 OWNED_PREFIXES: dict[str, Owned] = {
     "GATEWAY_ADMIN_": Owned(

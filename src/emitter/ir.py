@@ -49,6 +49,17 @@ class PublicAddress(_Frozen):
     https_port: int
 
 
+class Restore(_Frozen):
+    """A gateway backup the gateway restores once, on the first start of an empty volume."""
+
+    path: str | None  # relative to the stack file's directory
+    url: str | None
+    sha256: str
+    disabled: bool
+    # Where the restore is written in the stack file (``roles.<role>.restore``).
+    where: str
+
+
 class Gateway(_Frozen):
     name: str
     role: str
@@ -72,6 +83,8 @@ class Gateway(_Frozen):
     environment: tuple[tuple[str, str], ...] = ()  # extra variables, sorted by name
     jvm_args: tuple[str, ...] = ()
     public_address: PublicAddress | None = None
+    # Its role's backup, on the gateway that restores it (a pair's master, a single gateway).
+    restore: Restore | None = None
 
 
 class Tier(_Frozen):

@@ -20,6 +20,7 @@ from emitter.licensing import license_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
+from emitter.restore import restore_rules
 from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.targets import registry
 from emitter.tool import check_tool
@@ -515,6 +516,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "license",
         # Each node has its own external name (the official chart's primary/backupPublicAddress).
         "public_address",
+        # The role's backup is restored by the master only; the backup takes it when it pairs.
+        "restore",
     }
 )
 
@@ -600,6 +603,7 @@ RULES: tuple[Rule, ...] = (
     plain_transport_rule,
     eula_rule,
     license_rules,
+    restore_rules,
 )
 
 

@@ -198,7 +198,8 @@ class StackFields(Model):
         default=None,
         description=(
             "Settings for every gateway of a role, by role name (e.g. `backend`): `timezone`, "
-            "`environment`, `jvm_args`, `public_address`. A gateway's own keys override them."
+            "`environment`, `jvm_args`, `public_address`, `restore`. A gateway's own keys "
+            "override them (`restore` is the role's only)."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

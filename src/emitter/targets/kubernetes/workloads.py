@@ -46,8 +46,8 @@ from kubernetes.client.models import (
     V1WeightedPodAffinityTerm,
 )
 
-from emitter import image
-from emitter.ir import Stack
+from emitter import image, restore
+from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
 from emitter.targets.kubernetes import certificates, configuration, licenses
 from emitter.targets.kubernetes.metadata import (
@@ -263,6 +263,11 @@ def _redundancy_file(workload: Workload) -> str | None:
     return configuration.redundancy_file(f"$({POD_INDEX})") if workload.paired else None
 
 
+def _restoring(workload: Workload) -> Gateway:
+    """The workload's gateway that restores its role's backup (a pair's master), if any."""
+    return next((g for g in workload.gateways if g.restore is not None), workload.template)
+
+
 def seed_container(
     stack: Stack, workload: Workload, resources: V1ResourceRequirements
 ) -> V1Container:
@@ -288,7 +293,12 @@ def seed_container(
         command=["/bin/bash", f"{image.SCRIPTS_DIR}/{image.SEED_SCRIPT}"],
         env=_node_environment(
             workload,
-            image.seed_environment(stack, _redundancy_file(workload), certificate_files(stack)),
+            {
+                **image.seed_environment(
+                    stack, _redundancy_file(workload), certificate_files(stack)
+                ),
+                **restore.seed_environment(_restoring(workload), url=True),
+            },
         ),
         resources=resources,
         security_context=_container_security(),
