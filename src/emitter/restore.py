@@ -29,6 +29,7 @@ from pydantic import Field
 
 from emitter.diagnostics import Diagnostic, error, preview
 from emitter.model import Model
+from emitter.vocabulary import TransportName
 
 if TYPE_CHECKING:
     from emitter.ir import Gateway, Stack
@@ -235,3 +236,34 @@ def unsupported(stack: Stack, target: str) -> tuple[Diagnostic, ...]:
                 )
             )
     return tuple(found)
+
+
+def post_setup(stack: Stack) -> list[str]:
+    """POST-SETUP.md's section for a stack that restores a backup: how to check it took."""
+    restoring = [gateway for gateway in stack.gateways if gateway.restore is not None]
+    if not restoring:
+        return []
+    out = ["", "## Restored gateway backup", ""]
+    out += [
+        f"- `{g.name}` restores the backup of `{g.restore.where}` (sha256 "
+        f"`{g.restore.sha256[:12]}...`) on the first start of its empty data volume, once."
+        for g in restoring
+        if g.restore is not None
+    ]
+    out += [
+        "- **Verify:** the seeding step logs `restore-backup: staged the backup (sha256 ...)` "
+        "(Compose: `docker compose logs <gateway>-bootstrap`; Kubernetes: the pod's init "
+        "container), the gateway's log starts with `start-gateway: restoring the staged backup "
+        "on this first start (-r)`, and its web UI (Status > Overview) shows the restored "
+        "projects. A checksum mismatch stops the start with `restore-backup: checksum mismatch`.",
+        "- A volume that already held data is never restored into: to restore again, remove the "
+        "master's data volume (this discards its data) and start it.",
+    ]
+    if stack.transport is TransportName.SSL:
+        out.append(
+            "- The restore replaced the Gateway Network trust with the backup's: recreate the "
+            "master once so the seeding step re-installs the stack's certificates (Compose: "
+            "`docker compose up -d --force-recreate <gateway>-bootstrap <gateway>`; Kubernetes: "
+            "delete the master's pod)."
+        )
+    return out
