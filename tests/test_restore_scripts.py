@@ -260,6 +260,18 @@ def test_a_missing_or_huge_backup_stops_the_start(tmp_path: Path, backup: tuple[
     assert not master.staged.exists()
 
 
+def test_a_file_that_is_no_backup_stops_the_start(tmp_path: Path) -> None:
+    path = tmp_path / "repo" / "backups" / "plant.gwbk"
+    path.parent.mkdir(parents=True)
+    path.write_text("<html>a login page, not a backup</html>\n")
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    master = Node(tmp_path / "master", emitted(sha256), "gateway", path)
+    failed = master.seed()
+    assert failed.returncode != 0 and "not a gateway backup" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert not master.staged.exists()
+
+
 def test_a_single_gateway_restores_without_pairing(
     tmp_path: Path, backup: tuple[Path, str]
 ) -> None:

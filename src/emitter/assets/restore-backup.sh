@@ -105,6 +105,8 @@ if [ "$actual" != "${RESTORE_SHA256:?RESTORE_SHA256 is not set}" ]; then
   die "checksum mismatch: the backup's sha256 is $actual, restore.sha256 pins $RESTORE_SHA256;" \
     "the gateway does not start until they agree"
 fi
+# A gwbk is a zip archive (local file headers start with "PK").
+[ "$(head -c 2 "$pending")" = PK ] || die "the pinned file is not a gateway backup (not a zip archive)"
 if [ -n "${NODE_REDUNDANCY_XML:-}" ]; then set_pairing_keys "$pending"; fi
 mv -f "$pending" "$staged"
 log "staged the backup (sha256 $actual) for the gateway's first start"
