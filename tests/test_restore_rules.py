@@ -123,6 +123,17 @@ def test_credentials_in_the_url_are_refused_and_never_echoed(cli: Cli, tmp_path:
     assert "hunter2secret" not in result.stderr + result.stdout
 
 
+def test_the_restore_variable_is_the_tools(cli: Cli, tmp_path: Path) -> None:
+    data = explicit("basic", "gateway")
+    data["roles"] = {"gateway": {"environment": {"GATEWAY_RESTORE_DISABLED": "true"}}}
+    assert_diagnostic(
+        run_stack(cli, tmp_path, data),
+        "IS132",
+        "roles.gateway.environment.GATEWAY_RESTORE_DISABLED",
+        "`restore.disabled`",
+    )
+
+
 def test_kubernetes_needs_a_url(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "stack.yaml"
     data = with_restore({"path": "backups/b.gwbk", "sha256": SHA})
