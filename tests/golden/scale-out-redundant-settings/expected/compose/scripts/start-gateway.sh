@@ -14,7 +14,8 @@
 #
 # A backup the seeding step staged (restore-backup.sh) is handed to the image's `-r` runtime
 # argument on this start only: it is renamed first, and removed on the next start, so no later
-# start restores it again.
+# start restores it again. (`-r <file.gwbk>`: how the Testcontainers module for the official
+# image restores, 8.1 and 8.3; docs/research/gateway-contents.md §2.)
 #
 # The seeding step re-asserts the pairing keys too, but a restart by Compose's restart policy or by
 # the kubelet runs the gateway container alone: re-asserting here keeps the role on every start.
