@@ -26,6 +26,7 @@ from emitter.architectures import ARCHITECTURES
 from emitter.diagnostics import Diagnostic, error, preview
 from emitter.model import Model
 from emitter.modules import ModuleSpec
+from emitter.restore import RestoreSpec
 from emitter.targets import registry
 
 if TYPE_CHECKING:
@@ -116,6 +117,13 @@ class RoleSettings(Model):
             "added for you. Absent: every built-in module."
         ),
     )
+    restore: RestoreSpec | None = Field(
+        default=None,
+        description=(
+            "A gateway backup (`.gwbk`) restored once, on the first start of an empty data "
+            "volume, into the role's master (or its single gateway): `{path, sha256}`."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,10 @@ OWNED_VARIABLES: dict[str, Owned] = {
     "NODE_PUBLIC_HTTPS_PORT": _START,
     "IGNITION_ENTRYPOINT": _START,
     "NODE_MODULES_DIR": _START,
+    "IGNITION_STACK_DATA": _START,
+    "GATEWAY_RESTORE_DISABLED": Owned(
+        "it follows `restore.disabled` of the role", "set `restore.disabled`"
+    ),
 }
 OWNED_PREFIXES: dict[str, Owned] = {
     "GATEWAY_ADMIN_": Owned(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from emitter import licensing, modules
+from emitter import licensing, modules, restore
 from emitter.ir import DataLayout, Gateway, IgnitionRelease, Stack
 from emitter.reference import parse_image_reference
 from emitter.vocabulary import TransportName
@@ -179,6 +179,7 @@ def environment(stack: Stack, gateway: Gateway) -> dict[str, str]:
         variables.update(modules.environment(stack.release.series, gateway))
     if gateway.modules:
         variables["NODE_MODULES_DIR"] = modules.MODULES_DIR
+    variables.update(restore.gateway_environment(gateway))
     if gateway.timezone is not None:
         # IA docs 8.3, "Platform Environment Variables": TZ, a tz database name.
         variables["TZ"] = gateway.timezone
@@ -271,9 +272,12 @@ def gateway_scripts(stack: Stack) -> tuple[str, ...]:
 
 def seed_scripts(stack: Stack) -> tuple[str, ...]:
     """The scripts the seeding step runs; every target ships them side by side."""
+    scripts = [SEED_SCRIPT, REDUNDANCY_KEYS_SCRIPT]
     if stack.transport is TransportName.SSL:
-        return (SEED_SCRIPT, REDUNDANCY_KEYS_SCRIPT, INSTALL_CERTIFICATES_SCRIPT)
-    return (SEED_SCRIPT, REDUNDANCY_KEYS_SCRIPT)
+        scripts.append(INSTALL_CERTIFICATES_SCRIPT)
+    if any(gateway.restore is not None for gateway in stack.gateways):
+        scripts.append(restore.SCRIPT)
+    return tuple(scripts)
 
 
 def start_scripts() -> tuple[str, ...]:

@@ -59,6 +59,17 @@ class Module(_Frozen):
     id: str  # the module id of its module.xml
 
 
+class Restore(_Frozen):
+    """A gateway backup the gateway restores once, on the first start of an empty volume."""
+
+    path: str | None  # relative to the stack file's directory
+    url: str | None
+    sha256: str
+    disabled: bool
+    # Where the restore is written in the stack file (``roles.<role>.restore``).
+    where: str
+
+
 class Gateway(_Frozen):
     name: str
     role: str
@@ -85,6 +96,8 @@ class Gateway(_Frozen):
     # Its role's third-party modules, and the built-in modules it keeps (None: every one).
     modules: tuple[Module, ...] = ()
     modules_enabled: tuple[str, ...] | None = None
+    # Its role's backup, on the gateway that restores it (a pair's master, a single gateway).
+    restore: Restore | None = None
 
 
 class Tier(_Frozen):

@@ -22,6 +22,7 @@ from emitter.ir import (
     Module,
     PublicAddress,
     Redundancy,
+    Restore,
     Stack,
     Tier,
 )
@@ -192,6 +193,7 @@ def lower(spec: StackSpec) -> Stack:
                 path=f"gateways[{index}]",
                 license=gateway.license.secret if gateway.license else None,
                 **operator_settings((spec.roles or {}).get(gateway.role), gateway),
+                restore=restore_of(spec, architecture, gateway),
             )
         )
 
@@ -241,6 +243,26 @@ def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[s
         "modules": tuple(Module(**module.model_dump()) for module in role.modules or ()),
         "modules_enabled": None if role.modules_enabled is None else tuple(role.modules_enabled),
     }
+
+
+def restore_of(spec: StackSpec, architecture: Architecture, gateway: GatewaySpec) -> Restore | None:
+    """The role's backup on the gateway that restores it: a pair's master or a role's single
+    gateway, never a backup (it takes everything from its master when it pairs) nor a replicated
+    tier (rule IS148); None also while a rule (IS144, IS145) stops the stack."""
+    settings = (spec.roles or {}).get(gateway.role)
+    restore = settings.restore if settings else None
+    shape = architecture.role(gateway.role)
+    if restore is None or restore.sha256 is None or (shape is not None and shape.replicated):
+        return None
+    if gateway.redundancy is not None and gateway.redundancy.role is NodeRole.BACKUP:
+        return None
+    return Restore(
+        path=restore.path,
+        url=restore.url,
+        sha256=restore.sha256,
+        disabled=restore.disabled,
+        where=f"roles.{gateway.role}.restore",
+    )
 
 
 def replica_index(architecture: Architecture, gateway: GatewaySpec) -> int | None:

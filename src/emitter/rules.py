@@ -21,6 +21,7 @@ from emitter.modules import module_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
+from emitter.restore import restore_rules
 from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.targets import registry
 from emitter.tool import check_tool
@@ -516,6 +517,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "license",
         # Each node has its own external name (the official chart's primary/backupPublicAddress).
         "public_address",
+        # The role's backup is restored by the master only; the backup takes it when it pairs.
+        "restore",
     }
 )
 
@@ -602,6 +605,7 @@ RULES: tuple[Rule, ...] = (
     eula_rule,
     license_rules,
     module_rules,
+    restore_rules,
 )
 
 

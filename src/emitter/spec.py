@@ -199,7 +199,8 @@ class StackFields(Model):
         description=(
             "Settings for every gateway of a role, by role name (e.g. `backend`): `timezone`, "
             "`environment`, `jvm_args`, `public_address` (a gateway's own keys override them), "
-            "and `modules`, `modules_enabled` (the role's only: a pair runs the same modules)."
+            "and `modules`, `modules_enabled`, `restore` (the role's only: a pair runs the same "
+            "modules, and only its master restores)."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

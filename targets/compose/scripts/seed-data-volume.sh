@@ -10,6 +10,9 @@
 #   GAN_KEYSTORE, GAN_CA_CERT, GAN_KEYSTORE_PASSWORD_FILE, GAN_KEYSTORE_FORMAT
 #                        with `transport: ssl`: the gateway's keystore and the stack CA, handed
 #                        to install-gateway-network-certificates.sh (next to this script)
+#   RESTORE_SOURCE, RESTORE_SHA256, RESTORE_MAX_BYTES
+#                        a gateway backup to restore: staged by restore-backup.sh (next to this
+#                        script) only right after an empty volume is filled, never otherwise
 #   ADMIN_PASSWORD_SOURCE, ADMIN_PASSWORD_COPY
 #                        copy the admin password file SOURCE to COPY with mode 0400, in a
 #                        directory of its own (0500), both owned by SEED_OWNER (as root; else by
@@ -67,9 +70,12 @@ if [ ! -e "$seeded" ]; then
     log "first start: copying $source_dir into $volume"
     touch "$seeding"  # an interrupted copy is redone on the next start
     cp -R -p "$source_dir"/. "$volume"/
+    if [ -n "${RESTORE_SOURCE:-}" ]; then
+      bash "$(dirname "${BASH_SOURCE[0]}")/restore-backup.sh" "$volume"
+    fi
     rm -f "$seeding"
   else
-    log "$volume already holds gateway data; keeping it"
+    log "$volume already holds gateway data; keeping it${RESTORE_SOURCE:+ (no restore)}"
   fi
   touch "$seeded"
 fi

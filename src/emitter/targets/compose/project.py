@@ -13,7 +13,7 @@ import ipaddress
 import posixpath
 from typing import Any
 
-from emitter import image, licensing, modules
+from emitter import image, licensing, modules, restore
 from emitter.ir import Gateway, Stack
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
@@ -69,7 +69,8 @@ def emit(stack: Stack, options: ComposeSpec) -> Emission:
         document = image.redundancy_xml(gateway)
         if document is not None:
             files[f"gateways/{gateway.name}/{image.REDUNDANCY_FILE}"] = document
-    return Emission(files=dict(sorted(files.items())), diagnostics=size_warnings(stack))
+    diagnostics = (*restore.unsupported(stack, "compose"), *size_warnings(stack))
+    return Emission(files=dict(sorted(files.items())), diagnostics=diagnostics)
 
 
 def _ssl(stack: Stack) -> bool:
@@ -224,6 +225,7 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         depends_on[PKI_SERVICE] = {"condition": "service_completed_successfully"}
     volumes.extend(_redundancy_mount(gateway))
     volumes.extend(_module_mounts(gateway, seed=True))
+    volumes.extend(_restore_mount(gateway))
     return {
         "image": stack.image,
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
@@ -237,6 +239,7 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
                     ),
                     "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
                     "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
+                    **restore.seed_environment(gateway, url=False),
                 }.items()
             )
         ),
@@ -251,6 +254,23 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
         "restart": "no",
         "labels": _labels(gateway, "bootstrap"),
     }
+
+
+def _restore_mount(gateway: Gateway) -> list[dict[str, Any]]:
+    """The role's backup, read-only, for the bootstrap of the gateway that restores it: a bind
+    mount of the repository file (paths are relative to stack.yaml, two levels up), which Compose
+    refuses to start without when the file is missing."""
+    if gateway.restore is None or gateway.restore.path is None:
+        return []
+    return [
+        {
+            "type": "bind",
+            "source": f"../../{gateway.restore.path}",
+            "target": restore.MOUNT,
+            "read_only": True,
+            "bind": {"create_host_path": False},
+        }
+    ]
 
 
 def _admin_password_copy(directory: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from emitter import modules
+from emitter import modules, restore
 from emitter.ir import Stack
 from emitter.targets.kubernetes import (
     certificates,
@@ -52,6 +52,9 @@ _DATA_KEYS = frozenset({"labels", "annotations", "data", "matchLabels", "selecto
 
 
 def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
+    unsupported = restore.unsupported(stack, "kubernetes")
+    if unsupported:
+        return Emission(files={}, diagnostics=unsupported)
     units = workloads_of(stack)
     scripts = configuration.scripts(stack)
     objects: list[BaseModel | dict[str, Any]] = [

@@ -47,8 +47,8 @@ from kubernetes.client.models import (
     V1WeightedPodAffinityTerm,
 )
 
-from emitter import image, modules
-from emitter.ir import Stack
+from emitter import image, modules, restore
+from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
 from emitter.targets.kubernetes import certificates, configuration, licenses
 from emitter.targets.kubernetes.metadata import (
@@ -267,6 +267,11 @@ def _redundancy_file(workload: Workload) -> str | None:
     return configuration.redundancy_file(f"$({POD_INDEX})") if workload.paired else None
 
 
+def _restoring(workload: Workload) -> Gateway:
+    """The workload's gateway that restores its role's backup (a pair's master), if any."""
+    return next((g for g in workload.gateways if g.restore is not None), workload.template)
+
+
 def seed_container(
     stack: Stack, workload: Workload, resources: V1ResourceRequirements
 ) -> V1Container:
@@ -294,9 +299,12 @@ def seed_container(
         command=image.seed_command(gateway),
         env=_node_environment(
             workload,
-            image.seed_environment(
-                stack, _redundancy_file(workload), certificate_files(stack), gateway
-            ),
+            {
+                **image.seed_environment(
+                    stack, _redundancy_file(workload), certificate_files(stack), gateway
+                ),
+                **restore.seed_environment(_restoring(workload), url=True),
+            },
         ),
         resources=resources,
         security_context=_container_security(),

@@ -1,0 +1,269 @@
+"""Restoring a gateway backup (``.gwbk``) once, on the first start of an empty data volume.
+
+``roles.<role>.restore: {path | url, sha256, disabled}``. ``resolve.py`` gives the restore to
+one gateway of the role: the master of a redundant role (the backup takes everything from the
+master when it pairs), or the role's single gateway. A replicated tier is refused (IS148): one
+backup restored into N gateways gives all of them the same gateway identity.
+
+How it happens (README, "Restoring a gateway backup"): the seeding step, only when it has just
+filled an empty volume, checks the backup's sha256 and stages it in the volume with this
+node's pairing keys written into its redundancy.xml (restore-backup.sh); the gateway's start
+script passes the staged file to the image's ``-r`` runtime argument once, and never again.
+
+Sources (docs/research/gateway-contents.md §2, §5): ``-r <file.gwbk>`` with
+``GATEWAY_RESTORE_DISABLED`` (true/false) is how the Testcontainers module for the official image
+restores, on 8.1 and 8.3 alike (tc-ignition ``applyGatewayRestore``; the values from kindling's
+model of the image, "since 8.1.7"). The ``data/__restore_<ms>.gwbk`` staging underneath rests on
+a community image's entrypoint for 8.1 only, so ``-r`` is the better-sourced of the two.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from pydantic import Field
+
+from emitter.diagnostics import Diagnostic, error, preview
+from emitter.model import Model
+from emitter.vocabulary import TransportName
+
+if TYPE_CHECKING:
+    from emitter.ir import Gateway, Stack
+    from emitter.spec import StackSpec
+
+KEY = "restore"
+SHA256 = re.compile(r"[0-9a-f]{64}")
+# Where a seeding step finds the backup (Compose: a read-only bind mount of the repository file).
+MOUNT = "/run/ignition-stack-restore/backup.gwbk"
+SCRIPT = "restore-backup.sh"
+# The largest backup the seeding step stages; a larger file is refused before it is read whole.
+# A gateway backup holds configuration and projects, not history: a few hundred MiB at most.
+MAX_BYTES = 4 * 1024**3
+# The image restores with its resources disabled when this is `true` (kindling: true/false).
+DISABLED_VARIABLE = "GATEWAY_RESTORE_DISABLED"
+EXAMPLE = "restore: {path: backups/plant.gwbk, sha256: <64 hex digits>}"
+
+
+class RestoreSpec(Model):
+    """A gateway backup restored once, on the first start of an empty data volume."""
+
+    path: str | None = Field(
+        default=None,
+        description=(
+            "The `.gwbk`, relative to the stack file's directory (inside it): Compose only, "
+            "which bind-mounts it read-only into the seeding step."
+        ),
+    )
+    url: str | None = Field(
+        default=None,
+        description=(
+            "An https URL of the `.gwbk` (no credentials in it), downloaded by the seeding "
+            "step: Kubernetes only."
+        ),
+    )
+    sha256: str | None = Field(
+        default=None,
+        description="The backup's SHA-256 (64 hex digits): a mismatch stops the gateway's start.",
+    )
+    disabled: bool = Field(
+        default=False,
+        description=(
+            "Restore with the backup's connections and devices disabled "
+            "(`GATEWAY_RESTORE_DISABLED`)."
+        ),
+    )
+
+
+def gateway_environment(gateway: Gateway) -> dict[str, str]:
+    """What the gateway's container is told: restore in the disabled state (only with -r)."""
+    if gateway.restore is None or not gateway.restore.disabled:
+        return {}
+    return {DISABLED_VARIABLE: "true"}
+
+
+def seed_environment(gateway: Gateway, url: bool) -> dict[str, str]:
+    """What the seeding step is told: where the backup is (with ``url``, the https URL it
+    downloads; else the file the target mounts) and its checksum. On a Kubernetes pair both pods are told; the backup's step
+    skips the restore by its own redundancy.xml (restore-backup.sh)."""
+    restore = gateway.restore
+    if restore is None:
+        return {}
+    where = {"RESTORE_URL": restore.url} if url and restore.url else {"RESTORE_SOURCE": MOUNT}
+    return {**where, "RESTORE_SHA256": restore.sha256, "RESTORE_MAX_BYTES": str(MAX_BYTES)}
+
+
+def _where(role: str) -> str:
+    return f"roles.{preview(role)}.{KEY}"
+
+
+def restore_rules(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
+    from emitter.architectures import ARCHITECTURES
+
+    architecture = ARCHITECTURES[spec.architecture]
+    for role, settings in (spec.roles or {}).items():
+        restore = settings.restore
+        if restore is None:
+            continue
+        path = _where(role)
+        yield from _source(path, restore)
+        yield from _checksum(path, restore.sha256)
+        shape = architecture.role(role)
+        if shape is not None and shape.replicated:
+            yield error(
+                "IS148",
+                path,
+                f"role {preview(role)!r} is a replicated tier: one backup restored into each of "
+                "its gateways gives them all the same gateway identity (system name, Gateway "
+                "Network identity), and they would fight over it",
+                "restore into the role a tier connects to (a single gateway or a pair's master), "
+                "or configure the tier's gateways alike from a project export",
+            )
+
+
+def _source(path: str, restore: RestoreSpec) -> Iterator[Diagnostic]:
+    if restore.path is None and restore.url is None:
+        yield error(
+            "IS144",
+            path,
+            "a restore names its backup by neither `path` (Compose) nor `url` (Kubernetes)",
+            f"write e.g. `{EXAMPLE}`; a stack on both targets gives both, pinned by one sha256",
+        )
+        return
+    if restore.path is not None:
+        problem = path_problem(restore.path)
+        if problem:
+            yield error(
+                "IS146",
+                f"{path}.path",
+                f"restore path {preview(restore.path)!r} {problem}",
+                "put the backup in the repository next to stack.yaml, e.g. "
+                "`backups/plant.gwbk`, and name it relative to stack.yaml",
+            )
+    if restore.url is not None:
+        problem = url_problem(restore.url)
+        if problem:
+            yield error(
+                "IS147",
+                f"{path}.url",
+                f"restore URL {problem}",
+                "use an https URL without user or password in it; a backup that needs "
+                "credentials belongs in the repository's path or behind a pre-signed URL",
+            )
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a file name inside the stack file's directory (None: it is)."""
+    if not path or "\x00" in path or "\\" in path or any(c in path for c in "\n\r"):
+        return "is not a plain relative file name"
+    if path.startswith("/") or re.match(r"[A-Za-z]:", path):
+        return "is absolute: it must name a file inside the stack file's directory"
+    normal = posixpath.normpath(path)
+    if normal == ".." or normal.startswith("../") or normal == ".":
+        return "leaves the stack file's directory (`..`)"
+    if ".." in path.split("/"):
+        return "contains `..`: name the file without stepping out and back"
+    if not path.endswith(".gwbk"):
+        return "is not a `.gwbk` file (a gateway backup's name ends in .gwbk)"
+    return None
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` may not be fetched; never repeats the URL (it may hold a password)."""
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "holds white space or a control character"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "is not a URL"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "holds credentials (user or password before `@`): stack.yaml is committed, and "
+            "a password in it is readable by everyone with the repository"
+        )
+    if parts.scheme != "https":
+        return f"uses {preview(parts.scheme or 'no scheme', 20)!r}, not https"
+    if not parts.hostname:
+        return "names no host"
+    return None
+
+
+def _checksum(path: str, sha256: str | None) -> Iterator[Diagnostic]:
+    if sha256 is not None and SHA256.fullmatch(sha256):
+        return
+    what = "has no `sha256`" if sha256 is None else "has a `sha256` that is not 64 hex digits"
+    yield error(
+        "IS145",
+        f"{path}.sha256",
+        f"the restore {what}: a backup is restored only if it is the file you pinned",
+        "write the output of `sha256sum <file>.gwbk` (lowercase hex) as `sha256`",
+    )
+
+
+def unsupported(stack: Stack, target: str) -> tuple[Diagnostic, ...]:
+    """IS149 for each restore ``target`` cannot lower (README, "Restoring a gateway backup"):
+    Compose needs `path` (its seeding step runs without a network), Kubernetes needs `url` (a file
+    of the repository cannot reach a pod from Git: a ConfigMap holds at most 1 MiB)."""
+    found = []
+    for gateway in stack.gateways:
+        restore = gateway.restore
+        if restore is None:
+            continue
+        if target == "kubernetes" and restore.url is None:
+            found.append(
+                error(
+                    "IS149",
+                    restore.where,
+                    "the restore has no `url`: a repository file cannot reach a Kubernetes pod (a ConfigMap holds at most "
+                    "1 MiB; a gateway backup is larger)",
+                    "publish the backup at an https URL the cluster reaches and give it as "
+                    "`url` (allow its address in `kubernetes.egress_cidrs`), pinned by the same `sha256`",
+                )
+            )
+        elif target == "compose" and restore.path is None:
+            found.append(
+                error(
+                    "IS149",
+                    restore.where,
+                    "the restore has no `path`: the Compose seeding step runs without a network (`network_mode: none`), "
+                    "so it cannot download the backup",
+                    "put the backup in the repository and name it by `path` (git-ignore it "
+                    "if it must stay out of Git), pinned by the same `sha256`",
+                )
+            )
+    return tuple(found)
+
+
+def post_setup(stack: Stack) -> list[str]:
+    """POST-SETUP.md's section for a stack that restores a backup: how to check it took."""
+    restoring = [gateway for gateway in stack.gateways if gateway.restore is not None]
+    if not restoring:
+        return []
+    out = ["", "## Restored gateway backup", ""]
+    out += [
+        f"- `{g.name}` restores the backup of `{g.restore.where}` (sha256 "
+        f"`{g.restore.sha256[:12]}...`) on the first start of its empty data volume, once."
+        for g in restoring
+        if g.restore is not None
+    ]
+    out += [
+        "- **Verify:** the seeding step logs `restore-backup: staged the backup (sha256 ...)` "
+        "(Compose: `docker compose logs <gateway>-bootstrap`; Kubernetes: the pod's init "
+        "container), the gateway's log starts with `start-gateway: restoring the staged backup "
+        "on this first start (-r)`, and its web UI (Status > Overview) shows the restored "
+        "projects. A checksum mismatch stops the start with `restore-backup: checksum mismatch`.",
+        "- A volume that already held data is never restored into: to restore again, remove the "
+        "master's data volume (this discards its data) and start it.",
+    ]
+    if stack.transport is TransportName.SSL:
+        out.append(
+            "- The restore replaced the Gateway Network trust with the backup's: recreate the "
+            "master once so the seeding step re-installs the stack's certificates (Compose: "
+            "`docker compose up -d --force-recreate <gateway>-bootstrap <gateway>`; Kubernetes: "
+            "delete the master's pod)."
+        )
+    return out
