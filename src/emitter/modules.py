@@ -22,10 +22,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from emitter import pinned_file
 from emitter.diagnostics import Diagnostic, error, preview, warning
 from emitter.model import Model
 
@@ -44,10 +44,7 @@ SOURCE_DIR = "/run/ignition-modules-source"
 USER_LIB_MODULES = "/usr/local/bin/ignition/user-lib/modules"
 # A download or copy larger than this stops the start: a module is tens of MiB.
 MAX_BYTES = 512 * 1024 * 1024
-# The longest `path` or `url` taken: both are written into the emitted files.
-MAX_TEXT = 2048
 MAX_ID = 255
-SHA256 = re.compile(r"[0-9a-f]{64}")
 NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # A module id as module.xml writes it: dotted Java-package-like words.
 MODULE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)+")
@@ -55,6 +52,25 @@ BUILT_IN_PREFIX = "com.inductiveautomation."
 # 8.1's GATEWAY_MODULES_ENABLED short names (kcollins-img 8.1/docker-entrypoint.sh
 # enable_disable_modules; tc-ignition Ignition81Profile): lowercase words joined by `-`.
 SHORT_NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+# The codes of a module's `path`, `url` and `sha256` (pinned_file.py checks them).
+CODES = pinned_file.Codes(
+    noun="module",
+    suffix=".modl",
+    path=pinned_file.Check(
+        "IS139",
+        "give a path inside the repository, relative to the stack file's directory, "
+        "e.g. `modules/MQTT-Engine.modl`",
+    ),
+    url=pinned_file.Check(
+        "IS140",
+        "give an https URL without user or password; a private store: download the "
+        "file into the repository and give `path` (Compose)",
+    ),
+    sha256=pinned_file.Check(
+        "IS138",
+        "write the output of `sha256sum FILE.modl` (lowercase), which pins the exact file",
+    ),
+)
 EXAMPLE = (
     "modules: [{name: mqtt-engine, url: https://example.com/MQTT-Engine.modl, "
     "sha256: <64 hex digits>, id: com.cirruslink.mqtt.engine.gateway}]"
@@ -128,58 +144,7 @@ def _source(path: str, module: ModuleSpec) -> Iterator[Diagnostic]:
             "give one: `path` (a file in the repository) or `url` (https)",
         )
         return
-    if module.path is not None:
-        problem = path_problem(module.path)
-        if problem:
-            yield error(
-                "IS139",
-                f"{path}.path",
-                f"module path {preview(module.path)!r} {problem}",
-                "give a path inside the repository, relative to the stack file's directory, "
-                "e.g. `modules/MQTT-Engine.modl`",
-            )
-    if module.url is not None:
-        problem = url_problem(module.url)
-        if problem:
-            yield error(
-                "IS140",
-                f"{path}.url",
-                f"module URL {problem}",
-                "give an https URL without user or password; a private store: download the "
-                "file into the repository and give `path` (Compose)",
-            )
-
-
-def path_problem(value: str) -> str | None:
-    """Why ``value`` is not a relative path inside the repository (None: it is one)."""
-    if len(value) > MAX_TEXT:
-        return f"is longer than {MAX_TEXT} characters"
-    if value.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", value):
-        return "is absolute"
-    parts = value.replace("\\", "/").split("/")
-    if ".." in parts:
-        return "leaves the repository (`..`)"
-    if any(ord(c) < 32 or c in "$`" for c in value) or not value.endswith(".modl"):
-        return "is not a `.modl` file name (control characters, `$` and backquotes refused)"
-    return None
-
-
-def url_problem(value: str) -> str | None:
-    if len(value) > MAX_TEXT:
-        return f"is longer than {MAX_TEXT} characters"
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 (an invalid port raises here)
-    except ValueError:
-        return f"{preview(value)!r} is not a URL"
-    if parts.username is not None or parts.password is not None:
-        # Not echoed: it holds a credential.
-        return "holds a user or password (it would be written into the emitted files)"
-    if parts.scheme != "https" or not parts.hostname:
-        return f"{preview(value)!r} is not an https URL"
-    if any(ord(c) <= 32 or c in "\"'`$\\" for c in value):
-        return f"{preview(value)!r} holds a space, quote, `$` or control character"
-    return None
+    yield from pinned_file.source_rules(path, module, CODES)
 
 
 def module_rules(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
@@ -222,13 +187,7 @@ def _module(path: str, module: ModuleSpec) -> Iterator[Diagnostic]:
             f"module name {preview(module.name)!r} is not lowercase letters, digits and `-`",
             "name it like `mqtt-engine` (at most 63 characters)",
         )
-    if not SHA256.fullmatch(module.sha256):
-        yield error(
-            "IS138",
-            f"{path}.sha256",
-            f"the sha256 of module {preview(module.name)!r} is not 64 lowercase hex digits",
-            "write the output of `sha256sum FILE.modl` (lowercase), which pins the exact file",
-        )
+    yield from pinned_file.checksum_rules(path, f"module {preview(module.name)!r}", module, CODES)
     if len(module.id) > MAX_ID or not MODULE_ID.fullmatch(module.id):
         yield error(
             "IS138",

@@ -19,14 +19,12 @@ a community image's entrypoint for 8.1 only, so ``-r`` is the better-sourced of 
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
+from emitter import pinned_file
 from emitter.diagnostics import Diagnostic, error, preview
 from emitter.model import Model
 from emitter.vocabulary import TransportName
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
     from emitter.spec import StackSpec
 
 KEY = "restore"
-SHA256 = re.compile(r"[0-9a-f]{64}")
 # Where a seeding step finds the backup (Compose: a read-only bind mount of the repository file).
 MOUNT = "/run/ignition-stack-restore/backup.gwbk"
 SCRIPT = "restore-backup.sh"
@@ -45,6 +42,26 @@ SCRIPT = "restore-backup.sh"
 MAX_BYTES = 4 * 1024**3
 # The image restores with its resources disabled when this is `true` (kindling: true/false).
 DISABLED_VARIABLE = "GATEWAY_RESTORE_DISABLED"
+# The codes of a restore's `path`, `url` and `sha256` (pinned_file.py checks them).
+CODES = pinned_file.Codes(
+    noun="restore",
+    suffix=".gwbk",
+    path=pinned_file.Check(
+        "IS146",
+        "put the backup in the repository next to stack.yaml, e.g. "
+        "`backups/plant.gwbk`, and name it relative to stack.yaml",
+    ),
+    url=pinned_file.Check(
+        "IS147",
+        "use an https URL without user or password in it; a backup that needs "
+        "credentials belongs in the repository's path or behind a pre-signed URL",
+    ),
+    sha256=pinned_file.Check(
+        "IS145",
+        "write the output of `sha256sum <file>.gwbk` (lowercase hex) as `sha256`",
+        why=": a backup is restored only if it is the file you pinned",
+    ),
+)
 EXAMPLE = "restore: {path: backups/plant.gwbk, sha256: <64 hex digits>}"
 
 
@@ -110,7 +127,7 @@ def restore_rules(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
             continue
         path = _where(role)
         yield from _source(path, restore)
-        yield from _checksum(path, restore.sha256)
+        yield from pinned_file.checksum_rules(path, "the restore", restore, CODES)
         shape = architecture.role(role)
         if shape is not None and shape.replicated:
             yield error(
@@ -133,75 +150,7 @@ def _source(path: str, restore: RestoreSpec) -> Iterator[Diagnostic]:
             f"write e.g. `{EXAMPLE}`; a stack on both targets gives both, pinned by one sha256",
         )
         return
-    if restore.path is not None:
-        problem = path_problem(restore.path)
-        if problem:
-            yield error(
-                "IS146",
-                f"{path}.path",
-                f"restore path {preview(restore.path)!r} {problem}",
-                "put the backup in the repository next to stack.yaml, e.g. "
-                "`backups/plant.gwbk`, and name it relative to stack.yaml",
-            )
-    if restore.url is not None:
-        problem = url_problem(restore.url)
-        if problem:
-            yield error(
-                "IS147",
-                f"{path}.url",
-                f"restore URL {problem}",
-                "use an https URL without user or password in it; a backup that needs "
-                "credentials belongs in the repository's path or behind a pre-signed URL",
-            )
-
-
-def path_problem(path: str) -> str | None:
-    """Why ``path`` is not a file name inside the stack file's directory (None: it is)."""
-    if not path or "\x00" in path or "\\" in path or any(c in path for c in "\n\r"):
-        return "is not a plain relative file name"
-    if path.startswith("/") or re.match(r"[A-Za-z]:", path):
-        return "is absolute: it must name a file inside the stack file's directory"
-    normal = posixpath.normpath(path)
-    if normal == ".." or normal.startswith("../") or normal == ".":
-        return "leaves the stack file's directory (`..`)"
-    if ".." in path.split("/"):
-        return "contains `..`: name the file without stepping out and back"
-    if not path.endswith(".gwbk"):
-        return "is not a `.gwbk` file (a gateway backup's name ends in .gwbk)"
-    return None
-
-
-def url_problem(url: str) -> str | None:
-    """Why ``url`` may not be fetched; never repeats the URL (it may hold a password)."""
-    if any(c.isspace() or ord(c) < 32 for c in url):
-        return "holds white space or a control character"
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        return "is not a URL"
-    if parts.username is not None or parts.password is not None:
-        return (
-            "holds credentials (user or password before `@`): stack.yaml is committed, and "
-            "a password in it is readable by everyone with the repository"
-        )
-    if parts.scheme != "https":
-        return f"uses {preview(parts.scheme or 'no scheme', 20)!r}, not https"
-    if not parts.hostname:
-        return "names no host"
-    return None
-
-
-def _checksum(path: str, sha256: str | None) -> Iterator[Diagnostic]:
-    if sha256 is not None and SHA256.fullmatch(sha256):
-        return
-    what = "has no `sha256`" if sha256 is None else "has a `sha256` that is not 64 hex digits"
-    yield error(
-        "IS145",
-        f"{path}.sha256",
-        f"the restore {what}: a backup is restored only if it is the file you pinned",
-        "write the output of `sha256sum <file>.gwbk` (lowercase hex) as `sha256`",
-    )
+    yield from pinned_file.source_rules(path, restore, CODES)
 
 
 def unsupported(stack: Stack, target: str) -> tuple[Diagnostic, ...]:
