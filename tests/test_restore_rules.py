@@ -1,5 +1,5 @@
-"""Every rule of a restored gateway backup (IS144-IS149), tripped through the real command line
-with its code, path and hint; hostile values give diagnostics, never a traceback."""
+"""Every rule of a restored gateway backup (IS144-IS149, IS208), tripped through the real
+command line with its code, path and hint; hostile values give diagnostics, never a traceback."""
 
 from __future__ import annotations
 
@@ -181,3 +181,66 @@ def test_every_key_is_in_the_schema(cli: Cli) -> None:
     assert result.exit_code == 0
     for key in ("restore", "sha256", "disabled", "https URL"):
         assert key in result.stdout, key
+
+
+def _emit_kubernetes(cli: Cli, tmp_path: Path, data: dict[str, Any]) -> Result:
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return cli("emit", str(path), "--target", "k8s", "--out", str(tmp_path / "out"))
+
+
+def test_a_download_the_egress_policy_blocks_is_warned(cli: Cli, tmp_path: Path) -> None:
+    data = with_restore({"url": "https://backups.example.com/b.gwbk", "sha256": SHA})
+    result = _emit_kubernetes(cli, tmp_path, data)
+    assert_diagnostic(
+        result,
+        "IS208",
+        "roles.backend.restore",
+        "'backend'",
+        "downloads its backup",
+        "egress NetworkPolicy",
+        "kubernetes.egress_cidrs",
+        "egress_namespaces",
+        exit_code=0,
+    )
+    assert (tmp_path / "out" / "kustomization.yaml").is_file()
+    assert result.stderr.count("IS208") == 1, "one warning for the one restoring gateway"
+
+
+@pytest.mark.parametrize(
+    "kubernetes", [{"egress_cidrs": ["203.0.113.0/24"]}, {"egress_namespaces": ["backups"]}]
+)
+def test_an_allowed_download_is_not_warned(
+    cli: Cli, tmp_path: Path, kubernetes: dict[str, Any]
+) -> None:
+    data = with_restore({"url": "https://backups.example.com/b.gwbk", "sha256": SHA})
+    data["kubernetes"] = kubernetes
+    result = _emit_kubernetes(cli, tmp_path, data)
+    assert result.exit_code == 0, result.stderr
+    assert "IS208" not in result.stderr
+
+
+def test_compose_does_not_download_the_backup_so_is_not_warned(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "backups").mkdir()
+    (tmp_path / "backups" / "b.gwbk").write_bytes(b"backup")
+    restore = {"path": "backups/b.gwbk", "url": "https://backups.example.com/b.gwbk"}
+    data = with_restore({**restore, "sha256": SHA})
+    data["targets"] = ["compose", "kubernetes"]
+    path = tmp_path / "stack.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    both = cli("emit", str(path), "--target", "all", "--out", str(tmp_path / "all"))
+    assert both.exit_code == 0, both.stderr
+    assert both.stderr.count("IS208") == 1, "the Kubernetes target's download only"
+    compose = cli("emit", str(path), "--target", "compose", "--out", str(tmp_path / "compose"))
+    assert compose.exit_code == 0, compose.stderr
+    assert "IS208" not in compose.stderr
+
+
+def test_a_refused_form_stops_before_the_egress_warning(cli: Cli, tmp_path: Path) -> None:
+    """The Kubernetes target refuses a `path` backup (IS149) and writes nothing, whatever else
+    it would warn about."""
+    data = with_restore({"path": "backups/b.gwbk", "sha256": SHA})
+    result = _emit_kubernetes(cli, tmp_path, data)
+    assert_diagnostic(result, "IS149", "roles.backend.restore", "no `url`")
+    assert "IS208" not in result.stderr
+    assert not (tmp_path / "out" / "kustomization.yaml").exists()

@@ -102,6 +102,7 @@ CODES: dict[str, Code] = table(
     Code("IS205", _W, "a pair member has no `license` while the stack licenses other gateways: it runs in the 2-hour trial (a stack that licenses none is not warned)"),
     Code("IS206", _W, "a role has third-party modules on Ignition 8.1, which has no image option to accept them: accept each once in the web UI, or run 8.3"),
     Code("IS207", _W, "Kubernetes: a role downloads modules (`url`) while `kubernetes.egress_cidrs` is empty, so the gateways' egress policy blocks the download"),
+    Code("IS208", _W, "Kubernetes: a role restores a backup from a `url` while `kubernetes.egress_cidrs` and `egress_namespaces` are empty, so the gateways' egress policy blocks the download"),
     Code("IS301", _E, "`validate --server`: kubectl is not on PATH"),
     Code("IS302", _E, "`validate --server`: the kubeconfig has no current context"),
     Code("IS303", _E, "`validate --server`: the cluster of the current context does not answer"),

@@ -70,6 +70,8 @@ CODES = pinned_file.Codes(
         "IS138",
         "write the output of `sha256sum FILE.modl` (lowercase), which pins the exact file",
     ),
+    unusable="IS143",
+    blocked="IS207",
 )
 EXAMPLE = (
     "modules: [{name: mqtt-engine, url: https://example.com/MQTT-Engine.modl, "
@@ -215,42 +217,6 @@ def _enabled(path: str, name: str, release: str | None) -> Iterator[Diagnostic]:
         f"the image's GATEWAY_MODULES_ENABLED takes {expected} on Ignition {release}; "
         "third-party modules belong in `modules`, not here",
     )
-
-
-def kubernetes_paths(stack: Stack) -> Iterator[Diagnostic]:
-    """Kubernetes cannot mount a file from the repository: its modules are downloaded."""
-    reported: set[tuple[str, str]] = set()
-    for gateway in stack.gateways:
-        for module in gateway.modules:
-            if module.url is None and (gateway.role, module.name) not in reported:
-                reported.add((gateway.role, module.name))
-                yield error(
-                    "IS143",
-                    f"roles.{preview(gateway.role)}.modules",
-                    f"module {module.name!r} comes from the repository (`path`), which a "
-                    "Kubernetes pod cannot mount (a ConfigMap holds at most 1 MiB)",
-                    "publish the .modl where the cluster can download it over https and give "
-                    "its `url` (with the same sha256) instead of `path`",
-                )
-
-
-def kubernetes_downloads(stack: Stack, egress_given: bool) -> Iterator[Diagnostic]:
-    """The gateways' egress NetworkPolicy lets a pod reach DNS and the stack's links only, so a
-    pod that downloads modules needs the server's addresses in ``kubernetes.egress_cidrs``."""
-    if egress_given:
-        return
-    roles = sorted({g.role for g in stack.gateways if any(m.url for m in g.modules)})
-    for role in roles:
-        yield warning(
-            "IS207",
-            f"roles.{preview(role)}.modules",
-            f"the gateways of role {role!r} download their modules over https when they start, "
-            "but their egress NetworkPolicy allows only DNS and the stack's Gateway Network "
-            "links: the download fails and the pod stays in Init",
-            "add the module server's address range to `kubernetes.egress_cidrs` (e.g. "
-            "`kubernetes: {egress_cidrs: [203.0.113.0/24]}`), or serve the modules from inside "
-            "the cluster and list its namespace in `kubernetes.egress_namespaces`",
-        )
 
 
 def repository_problems(stack: Stack, directory: Path) -> Iterator[Diagnostic]:

@@ -12,10 +12,18 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from emitter.diagnostics import Diagnostic, error, preview
+from emitter.diagnostics import Diagnostic, error, preview, warning
+
+if TYPE_CHECKING:
+    from emitter.ir import Stack
+    from emitter.targets.registry import Refusal, Target
+
+# The features with pinned files, as a target's ``PinnedFiles`` names them.
+MODULES = "modules"
+RESTORE = "restore"
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 # The longest `path` or `url` taken: both are written into the emitted files.
@@ -50,13 +58,17 @@ class Check:
 @dataclass(frozen=True)
 class Codes:
     """A feature's codes for its pinned file: ``noun`` names the file in messages (``module
-    path '...'``), ``suffix`` is the file name's ending."""
+    path '...'``), ``suffix`` is the file name's ending; ``unusable`` is the error for a file a
+    requested target cannot use as written, ``blocked`` the warning for a download it blocks
+    (their words are the target's: ``registry.PinnedFiles``)."""
 
     noun: str
     suffix: str
     path: Check
     url: Check
     sha256: Check
+    unusable: str
+    blocked: str
 
 
 def path_problem(value: str, suffix: str) -> str | None:
@@ -138,3 +150,71 @@ def checksum_rules(
 
 def _diagnostic(check: Check, path: str, message: str) -> Diagnostic:
     return error(check.code, path, message + check.why, check.hint)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """One pinned file of the stack as a target sees it: ``where`` in the stack file."""
+
+    feature: str
+    codes: Codes
+    role: str
+    where: str
+    file: PinnedFile
+    words: dict[str, str]
+
+
+def target_rules(stack: Stack, target: Target, options: Any) -> tuple[Diagnostic, ...]:
+    """What ``target`` cannot do with the stack's pinned files: a form it cannot use (an
+    error) and downloads its gateways cannot reach with these ``options`` (a warning)."""
+    pinned = target.pinned_files
+    placed = _placed(stack)
+    found: list[Diagnostic] = []
+    for item in placed:
+        refusal = None
+        if item.file.url is None:
+            refusal = pinned.refuses_path.get(item.feature)
+        if refusal is None and item.file.path is None:
+            refusal = pinned.refuses_url.get(item.feature)
+        if refusal is not None:
+            found.append(_refused(error, item.codes.unusable, item, refusal))
+    if pinned.downloads_blocked is None or not pinned.downloads_blocked(options):
+        return tuple(found)
+    warned: set[tuple[str, str]] = set()
+    for item in sorted(placed, key=lambda item: (item.feature, item.role)):
+        blocked = pinned.blocked_download.get(item.feature)
+        downloads = item.file.url is not None and item.feature not in pinned.refuses_url
+        if blocked is not None and downloads and (item.feature, item.where) not in warned:
+            warned.add((item.feature, item.where))
+            found.append(_refused(warning, item.codes.blocked, item, blocked))
+    return tuple(found)
+
+
+def _placed(stack: Stack) -> list[_Placed]:
+    """Restores first, then modules, each once per role in the gateways' order."""
+    from emitter import modules, restore
+
+    restores = [
+        _Placed(
+            RESTORE, restore.CODES, g.role, g.restore.where, g.restore, {"gateway": repr(g.name)}
+        )
+        for g in stack.gateways
+        if g.restore is not None
+    ]
+    found: dict[tuple[str, str], _Placed] = {}
+    for gateway in stack.gateways:
+        for module in gateway.modules:
+            words = {"name": repr(module.name), "role": repr(gateway.role)}
+            where = f"roles.{preview(gateway.role)}.{MODULES}"
+            found.setdefault(
+                (gateway.role, module.name),
+                _Placed(MODULES, modules.CODES, gateway.role, where, module, words),
+            )
+    return [*restores, *found.values()]
+
+
+def _refused(severity: Any, code: str, item: _Placed, refusal: Refusal) -> Diagnostic:
+    result: Diagnostic = severity(
+        code, item.where, refusal.message.format(**item.words), refusal.hint
+    )
+    return result

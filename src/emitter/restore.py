@@ -61,6 +61,8 @@ CODES = pinned_file.Codes(
         "write the output of `sha256sum <file>.gwbk` (lowercase hex) as `sha256`",
         why=": a backup is restored only if it is the file you pinned",
     ),
+    unusable="IS149",
+    blocked="IS208",
 )
 EXAMPLE = "restore: {path: backups/plant.gwbk, sha256: <64 hex digits>}"
 
@@ -151,40 +153,6 @@ def _source(path: str, restore: RestoreSpec) -> Iterator[Diagnostic]:
         )
         return
     yield from pinned_file.source_rules(path, restore, CODES)
-
-
-def unsupported(stack: Stack, target: str) -> tuple[Diagnostic, ...]:
-    """IS149 for each restore ``target`` cannot lower (README, "Restoring a gateway backup"):
-    Compose needs `path` (its seeding step runs without a network), Kubernetes needs `url` (a file
-    of the repository cannot reach a pod from Git: a ConfigMap holds at most 1 MiB)."""
-    found = []
-    for gateway in stack.gateways:
-        restore = gateway.restore
-        if restore is None:
-            continue
-        if target == "kubernetes" and restore.url is None:
-            found.append(
-                error(
-                    "IS149",
-                    restore.where,
-                    "the restore has no `url`: a repository file cannot reach a Kubernetes pod (a ConfigMap holds at most "
-                    "1 MiB; a gateway backup is larger)",
-                    "publish the backup at an https URL the cluster reaches and give it as "
-                    "`url` (allow its address in `kubernetes.egress_cidrs`), pinned by the same `sha256`",
-                )
-            )
-        elif target == "compose" and restore.path is None:
-            found.append(
-                error(
-                    "IS149",
-                    restore.where,
-                    "the restore has no `path`: the Compose seeding step runs without a network (`network_mode: none`), "
-                    "so it cannot download the backup",
-                    "put the backup in the repository and name it by `path` (git-ignore it "
-                    "if it must stay out of Git), pinned by the same `sha256`",
-                )
-            )
-    return tuple(found)
 
 
 def post_setup(stack: Stack) -> list[str]:

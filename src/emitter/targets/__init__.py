@@ -54,7 +54,17 @@ def options_of(name: str, spec: StackSpec) -> Any:
 
 
 def emit(name: str, stack: Stack, options: Any) -> Emission:
-    return registry.get(name).emit(stack, options)
+    """The target's files, after the rule every target shares: the stack's pinned files (a
+    module, a restored backup) in a form the target can use. An error there: no files."""
+    from emitter.diagnostics import has_errors
+    from emitter.pinned_file import target_rules
+
+    target = registry.get(name)
+    found = target_rules(stack, target, options)
+    if has_errors(found):
+        return Emission(files={}, diagnostics=found)
+    emission = target.emit(stack, options)
+    return Emission(emission.files, (*found, *emission.diagnostics))
 
 
 def drift_notes(name: str, path: str, before: str | None, after: str | None) -> list[str]:

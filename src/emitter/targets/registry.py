@@ -98,6 +98,33 @@ class NameLimits:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A diagnostic's words for a pinned file this target cannot use as written: ``message``
+    may name ``{name}`` (a module's name), ``{role}`` and ``{gateway}`` (quoted); ``hint`` is
+    taken as written."""
+
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class PinnedFiles:
+    """How files pinned by checksum (``pinned_file.py``: a module's ``.modl``, a restore's
+    ``.gwbk``) reach this target's gateways, per feature (``modules``, ``restore``). One rule,
+    ``pinned_file.target_rules``, asks every requested target."""
+
+    # Features whose file from the repository (``path``) this target cannot bring to a gateway.
+    refuses_path: Mapping[str, Refusal] = field(default_factory=dict)
+    # Features whose download (``url``) this target's seeding step does not make.
+    refuses_url: Mapping[str, Refusal] = field(default_factory=dict)
+    # The target's options -> True when the gateways cannot reach a download server (an
+    # egress policy the options do not open); None: downloads are never blocked.
+    downloads_blocked: Callable[[Any], bool] | None = None
+    # Per feature, the warning for a download that ``downloads_blocked`` stops.
+    blocked_download: Mapping[str, Refusal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Target:
     """One target: what the rest of the tool may know about it.
 
@@ -136,6 +163,7 @@ class Target:
     validator: Callable[[ValidateOptions], TargetValidator] | None = None
     validate_flags: tuple[ValidateFlag, ...] = ()
     limits: NameLimits = field(default_factory=NameLimits)
+    pinned_files: PinnedFiles = field(default_factory=PinnedFiles)
 
 
 def lazy(reference: str) -> Callable[..., Any]:

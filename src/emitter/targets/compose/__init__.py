@@ -17,7 +17,14 @@ from emitter.targets.compose.names import (
     PASSWORD_FILE,
     PKI_SERVICE,
 )
-from emitter.targets.registry import NameLimits, Target, lazy, stack_options
+from emitter.targets.registry import (
+    NameLimits,
+    PinnedFiles,
+    Refusal,
+    Target,
+    lazy,
+    stack_options,
+)
 
 __all__ = ["NAME", "TARGET", "emit"]
 
@@ -47,5 +54,17 @@ TARGET = Target(
         suffixes=(BOOTSTRAP_SUFFIX,),
         names=frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME}),
         volume_suffixes=(CERTIFICATES_SUFFIX, MODULES_SUFFIX),
+    ),
+    # Repository files are bind-mounted read-only; modules are downloaded by a bootstrap on a
+    # bridge network, a backup is not (the restoring bootstrap has no network).
+    pinned_files=PinnedFiles(
+        refuses_url={
+            "restore": Refusal(
+                "the restore has no `path`: the Compose seeding step runs without a network "
+                "(`network_mode: none`), so it cannot download the backup",
+                "put the backup in the repository and name it by `path` (git-ignore it "
+                "if it must stay out of Git), pinned by the same `sha256`",
+            )
+        }
     ),
 )

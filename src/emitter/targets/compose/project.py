@@ -69,8 +69,7 @@ def emit(stack: Stack, options: ComposeSpec) -> Emission:
         document = image.redundancy_xml(gateway)
         if document is not None:
             files[f"gateways/{gateway.name}/{image.REDUNDANCY_FILE}"] = document
-    diagnostics = (*restore.unsupported(stack, "compose"), *size_warnings(stack))
-    return Emission(files=dict(sorted(files.items())), diagnostics=diagnostics)
+    return Emission(files=dict(sorted(files.items())), diagnostics=tuple(size_warnings(stack)))
 
 
 def _ssl(stack: Stack) -> bool:

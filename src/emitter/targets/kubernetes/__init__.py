@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from emitter.targets.kubernetes.extras import require
 from emitter.targets.kubernetes.names import HEADLESS_SUFFIX, MAX_GATEWAY_NAME, POD_INDEX, POD_NAME
-from emitter.targets.registry import NameLimits, Target, ValidateFlag, lazy, stack_options
+from emitter.targets.registry import (
+    NameLimits,
+    PinnedFiles,
+    Refusal,
+    Target,
+    ValidateFlag,
+    lazy,
+    stack_options,
+)
 
 if TYPE_CHECKING:
     from emitter.ir import Stack
@@ -60,6 +68,53 @@ def _emit(stack: Stack, options: Any) -> Emission:
     return result
 
 
+def _downloads_blocked(options: Any) -> bool:
+    """The gateways' egress NetworkPolicy lets a pod reach DNS and the stack's links only,
+    unless ``kubernetes.egress_cidrs`` / ``egress_namespaces`` name more."""
+    return not (options.egress_cidrs or options.egress_namespaces)
+
+
+_EGRESS_HINT = (
+    "add the {server} server's address range to `kubernetes.egress_cidrs` (e.g. "
+    "`kubernetes: {{egress_cidrs: [203.0.113.0/24]}}`), or serve the {files} from inside "
+    "the cluster and list its namespace in `kubernetes.egress_namespaces`"
+)
+_BLOCKED = (
+    "egress NetworkPolicy allows only DNS and the stack's Gateway Network links: the "
+    "download fails and the pod stays in Init"
+)
+# A pod cannot mount a repository file (a ConfigMap holds at most 1 MiB): both features
+# download theirs in the pod's init container, under the gateways' egress policy.
+PINNED_FILES = PinnedFiles(
+    refuses_path={
+        "modules": Refusal(
+            "module {name} comes from the repository (`path`), which a Kubernetes pod cannot "
+            "mount (a ConfigMap holds at most 1 MiB)",
+            "publish the .modl where the cluster can download it over https and give its "
+            "`url` (with the same sha256) instead of `path`",
+        ),
+        "restore": Refusal(
+            "the restore has no `url`: a repository file cannot reach a Kubernetes pod (a "
+            "ConfigMap holds at most 1 MiB; a gateway backup is larger)",
+            "publish the backup at an https URL the cluster reaches and give it as `url` "
+            "(allow its address in `kubernetes.egress_cidrs`), pinned by the same `sha256`",
+        ),
+    },
+    downloads_blocked=_downloads_blocked,
+    blocked_download={
+        "modules": Refusal(
+            "the gateways of role {role} download their modules over https when they start, "
+            "but their " + _BLOCKED,
+            _EGRESS_HINT.format(server="module", files="modules"),
+        ),
+        "restore": Refusal(
+            "gateway {gateway} downloads its backup (`restore.url`) over https on its first "
+            "start, but its " + _BLOCKED,
+            _EGRESS_HINT.format(server="backup", files="backup"),
+        ),
+    },
+)
+
 TARGET = Target(
     name="kubernetes",
     title="Kubernetes",
@@ -97,4 +152,5 @@ TARGET = Target(
         suffixes=(HEADLESS_SUFFIX,),
         variables=frozenset({POD_INDEX, POD_NAME}),
     ),
+    pinned_files=PINNED_FILES,
 )

@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from emitter import modules, restore
 from emitter.ir import Stack
 from emitter.targets.kubernetes import (
     certificates,
@@ -52,9 +51,6 @@ _DATA_KEYS = frozenset({"labels", "annotations", "data", "matchLabels", "selecto
 
 
 def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
-    unsupported = restore.unsupported(stack, "kubernetes")
-    if unsupported:
-        return Emission(files={}, diagnostics=unsupported)
     units = workloads_of(stack)
     scripts = configuration.scripts(stack)
     objects: list[BaseModel | dict[str, Any]] = [
@@ -78,15 +74,7 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
             secret=certificates.keystore_password_secret(stack),
         )
     files[KUSTOMIZATION] = header + dump_yaml(kustomization(stack, files))
-    return Emission(
-        files=dict(sorted(files.items())),
-        diagnostics=(
-            *modules.kubernetes_paths(stack),
-            *modules.kubernetes_downloads(
-                stack, bool(settings.egress_cidrs or settings.egress_namespaces)
-            ),
-        ),
-    )
+    return Emission(files=dict(sorted(files.items())))
 
 
 def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:
