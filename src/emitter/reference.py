@@ -1,7 +1,7 @@
 """Container image references, read the way Docker and Kubernetes read them.
 
 The stack's ``image`` must be one they accept, and pinned: a tag or a digest, never a tag that
-moves. ``rules.py`` turns the reasons given here into diagnostics.
+moves. ``rules/image.py`` turns the reasons given here into diagnostics.
 """
 
 from __future__ import annotations

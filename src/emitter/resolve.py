@@ -3,7 +3,7 @@
 ``expand`` fills every default so that the stack file says exactly what runs (this is what
 ``--dry-run`` prints and ``create`` records). ``lower`` turns an explicit stack file into the
 IR, deciding once every fact the targets share. Neither raises on a stack that breaks the
-rules: ``rules.py`` reports those, all together.
+rules: ``rules/`` reports those, all together.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What users write: the stack file (``stack.yaml``), as pydantic models.
 
 Only shape lives here (types, enums, ranges, unknown keys). Whether the stack makes sense
-(pairs, names, ports, connections) is decided in ``rules.py`` so every problem is reported
+(pairs, names, ports, connections) is decided in ``rules/`` so every problem is reported
 together, with a code and a hint.
 """
 
@@ -175,7 +175,7 @@ class StackFields(Model):
     )
     image: str = Field(
         default=DEFAULT_IMAGE,
-        # Checked by rules.py (IS121, IS122, IS128) so a user learns why and how to pin it; the
+        # Checked by rules/image.py (IS121, IS122, IS128) so a user learns why and how to pin it; the
         # pattern here helps editors that read the schema.
         json_schema_extra={"pattern": REFERENCE_PATTERN},
         description=(
@@ -185,7 +185,7 @@ class StackFields(Model):
     )
     tool: str | None = Field(
         default=None,
-        # Checked by rules.py (IS124) so a user learns why; the pattern helps editors.
+        # Checked by tool.py (IS124) so a user learns why; the pattern helps editors.
         json_schema_extra={"pattern": TOOL_SPEC_PATTERN, "maxLength": MAX_TOOL_SPEC},
         description=(
             "The pip requirement the scaffolded CI workflow installs ignition-stack from "

@@ -433,7 +433,7 @@ def test_plain_has_none_of_it(architecture: str, redundant: str | None) -> None:
 
 
 def test_longest_names_fit_cert_manager_and_x509() -> None:
-    """A 40-character stack and 52-character gateways (the limits rules.py allows): commonName
+    """A 40-character stack and 52-character gateways (the limits the rules allow): commonName
     within X.509's 64 bytes (cert-manager's webhook refuses more), every DNS label within 63,
     and the objects still valid."""
     master, backup = "m" * 52, "b" * 52

@@ -51,7 +51,7 @@ class Workload:
     together. The pods differ only in what ``configuration.py`` hands each ordinal.
 
     A replicated tier's pods are ``<role>-0`` .. ``<role>-<N-1>``, exactly the IR's gateway
-    names; ``rules.py`` guarantees those gateways differ only in what ``TIER_MEMBERS_MAY_DIFFER``
+    names; ``rules/topology.py`` guarantees those gateways differ only in what ``TIER_MEMBERS_MAY_DIFFER``
     lists (name, port, volume, ...), so the first one stands for all of them in the pod template (and likewise for a pair's nodes, apart
     from their redundancy and connections).
     """
