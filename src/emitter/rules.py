@@ -18,6 +18,7 @@ from emitter.image import ReleaseTooOld, read_release, supported_releases
 from emitter.ir import Gateway, Stack
 from emitter.licensing import license_rules
 from emitter.modules import module_rules
+from emitter.mqtt import mqtt_rules
 from emitter.names import DNS_LABEL, DNS_LABEL_LENGTH, GATEWAY_NAME
 from emitter.reference import parse_image_reference
 from emitter.resolve import NO_ROLE
@@ -606,6 +607,7 @@ RULES: tuple[Rule, ...] = (
     license_rules,
     module_rules,
     restore_rules,
+    mqtt_rules,
 )
 
 
