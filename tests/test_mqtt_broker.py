@@ -234,3 +234,29 @@ def test_retained_messages_survive_a_restart(broker: Broker) -> None:
     broker.start()
     received = broker.client("mosquitto_sub", *good, "-t", "kept", "-C", "1", "-W", "5")
     assert received.stdout == "v\n", received.stderr
+
+
+def test_the_kubernetes_readiness_probe_logs_in_with_the_secret(broker: Broker) -> None:
+    assert broker.write_password_file(PASSWORD).returncode == 0
+    broker.start()
+    objects = {
+        path: yaml.safe_load(text)
+        for path, text in emitted("kubernetes").items()
+        if path.endswith(".yaml")
+    }
+    statefulset = objects["apps_v1_statefulset_mqtt.yaml"]
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    command = container["readinessProbe"]["exec"]["command"]
+    assert command[:2] == ["/bin/sh", "-c"]
+    secret = broker.root / "secret-volume"
+    secret.mkdir()
+    (secret / "password").write_text(PASSWORD)  # a Secret's key, as the kubelet mounts it
+    shell = (
+        command[2]
+        .replace("/run/secrets/mqtt", str(secret))
+        .replace("-p 1883", f"-p {broker.port}")
+        .replace("mosquitto_pub", tool("mosquitto_pub"), 1)
+    )
+    assert subprocess.run(["sh", "-c", shell], capture_output=True, check=False).returncode == 0
+    (secret / "password").write_text("another")
+    assert subprocess.run(["sh", "-c", shell], capture_output=True, check=False).returncode != 0

@@ -331,3 +331,69 @@ def expand(settings: MqttSpec | None, roles: tuple[str, ...]) -> MqttSpec | None
     if settings.roles is None:
         update["roles"] = list(roles)
     return settings.model_copy(update=update)
+
+
+def post_setup(stack: Stack, targets: tuple[str, ...]) -> list[str]:
+    """POST-SETUP.md's section: what to type into MQTT Engine / Transmission, where the
+    password is, and how to see that the broker is up and accepts it."""
+    broker = stack.mqtt
+    if broker is None:
+        return []
+    login = f'-u {broker.username} -P "$(cat {{file}})" -t "spBv1.0/#" -v -W 30'
+    out = [
+        "",
+        "## MQTT broker",
+        "",
+        f"Eclipse Mosquitto (`{broker.image}`) listens on `tcp://{broker.host}:{broker.port}` "
+        "(plain MQTT, no TLS) inside the stack, for the gateways of "
+        + ", ".join(f"`{role}`" for role in broker.roles)
+        + " only ("
+        + ", ".join(f"`{name}`" for name in broker.clients)
+        + "); anonymous clients are refused. In each of those gateways, add it in **Config ▸ "
+        "MQTT Engine ▸ Servers** (MQTT Transmission: **Config ▸ MQTT Transmission ▸ Settings ▸ "
+        "Servers**) ▸ Create new MQTT Server Setting:",
+        "",
+        f"- **URL:** `tcp://{broker.host}:{broker.port}`",
+        f"- **Username:** `{broker.username}`",
+        "- **Password:** the broker's password (below); it is not in `stack.yaml` or any "
+        "generated file.",
+        "",
+    ]
+    if "compose" in targets:
+        out += [
+            "With Compose the password is in `secrets/mqtt-password` (written once by "
+            "`ignition-stack create`, git-ignored). A project that gained `mqtt:` later writes "
+            "it once: `(umask 077; openssl rand -base64 24 > secrets/mqtt-password)`. Verify: "
+            "`docker compose ps mqtt` shows it healthy (its health check logs in as "
+            f"`{broker.username}`); watch what the gateways publish with",
+            "",
+            "```sh",
+            "docker compose exec mqtt sh -c 'mosquitto_sub -h 127.0.0.1 "
+            + login.format(file="/mosquitto/auth/client-password")
+            + "'",
+            "```",
+            "",
+        ]
+    if "kubernetes" in targets:
+        out += [
+            f"With Kubernetes create the Secret `{broker.password_secret}` (key `password`) "
+            "(the broker's pod does not start without it):",
+            "",
+            "```sh",
+            f"kubectl -n {stack.name} create secret generic {broker.password_secret} "
+            '--from-literal=password="$(openssl rand -base64 24)"',
+            f"kubectl -n {stack.name} get secret {broker.password_secret} "
+            "-o jsonpath='{.data.password}' | base64 -d   # to type it into the gateways",
+            f"kubectl -n {stack.name} get pod {broker.host}-0   # Ready once a client logs in",
+            f"kubectl -n {stack.name} exec {broker.host}-0 -c broker -- sh -c "
+            "'mosquitto_sub -h 127.0.0.1 " + login.format(file="/run/secrets/mqtt/password") + "'",
+            "```",
+            "",
+        ]
+    out.append(
+        "- **Rotate:** change the password (the file, or the Secret), restart the broker "
+        "(`docker compose up -d --force-recreate mqtt-password-file mqtt`; `kubectl rollout "
+        "restart statefulset/mqtt`), then type the new one into each gateway's server setting. "
+        "MQTT Engine's Servers page shows the server **Connected** again."
+    )
+    return out
