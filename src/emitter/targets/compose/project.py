@@ -120,21 +120,15 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
             ),
         },
         "services": services,
-        "networks": {
-            **{network: {} for network in stack.networks},
-            **broker.networks(stack, options),
-        },
+        "networks": {**{n: {} for n in stack.networks}, **broker.networks(stack, options)},
         "volumes": volumes,
-        "secrets": dict(
-            sorted(
-                {
-                    SECRET: {"file": SECRET_FILE},
-                    **license_secrets(stack),
-                    **broker.secrets(stack),
-                }.items()
-            )
-        ),
+        "secrets": _secrets(stack),
     }
+
+
+def _secrets(stack: Stack) -> dict[str, Any]:
+    found = {SECRET: {"file": SECRET_FILE}, **license_secrets(stack), **broker.secrets(stack)}
+    return dict(sorted(found.items()))
 
 
 def _license_secret(secret: str, key: str) -> str:
