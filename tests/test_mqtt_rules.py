@@ -184,3 +184,61 @@ def test_no_password_of_a_created_project_is_in_any_file(
             text = path.read_text(encoding="utf-8", errors="replace")
             for name, value in secrets.items():
                 assert value not in text, (name, path)
+
+
+def _kubernetes(data: dict[str, Any]) -> dict[str, Any]:
+    files = render(prepare(StackSpec.model_validate(data)), ("kubernetes",))["kubernetes"].files
+    return {path: yaml.safe_load(text) for path, text in files.items()}
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector's meaning (matchLabels and In expressions), as the API server reads it."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        assert expression["operator"] == "In"
+        if labels.get(expression["key"]) not in expression["values"]:
+            return False
+    return True
+
+
+def test_kubernetes_admits_the_broker_port_only_from_the_gateways_of_its_roles() -> None:
+    objects = _kubernetes(with_mqtt({"roles": ["hub"]}))
+    pods = {
+        obj["metadata"]["name"]: obj["spec"]["template"]["metadata"]["labels"]
+        for obj in objects.values()
+        if obj["kind"] == "StatefulSet"
+    }
+    assert set(pods) == {"hub", "spoke", "mqtt"}
+    policy = objects["networking.k8s.io_v1_networkpolicy_mqtt.yaml"]["spec"]
+    assert _selects(policy["podSelector"], pods["mqtt"])
+    assert not any(_selects(policy["podSelector"], pods[name]) for name in ("hub", "spoke"))
+    assert policy["policyTypes"] == ["Ingress", "Egress"] and policy["egress"] == []
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"port": 1883, "protocol": "TCP"}]
+    (peer,) = rule["from"]
+    assert set(peer) == {"podSelector"}  # this namespace only
+    admitted = {name for name, labels in pods.items() if _selects(peer["podSelector"], labels)}
+    assert admitted == {"hub"}
+    egress = objects["networking.k8s.io_v1_networkpolicy_gateway-egress-mqtt.yaml"]["spec"]
+    opened = {name for name, labels in pods.items() if _selects(egress["podSelector"], labels)}
+    assert opened == {"hub"}
+    (to,) = egress["egress"][0]["to"]
+    assert _selects(to["podSelector"], pods["mqtt"])
+    # The gateways' own policies never select the broker.
+    for name in ("gateway-web", "gateway-egress"):
+        spec = objects[f"networking.k8s.io_v1_networkpolicy_{name}.yaml"]["spec"]
+        assert not _selects(spec["podSelector"], pods["mqtt"]), name
+
+
+def test_kubernetes_keeps_the_secret_out_of_the_manifests() -> None:
+    objects = _kubernetes(with_mqtt({}))
+    assert not any(obj["kind"] == "Secret" for obj in objects.values())
+    pod = objects["apps_v1_statefulset_mqtt.yaml"]["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"]["secretName"] == "plant-mqtt"
+    auth = next(v for v in pod["volumes"] if v["name"] == "auth")
+    assert auth["emptyDir"]["medium"] == "Memory"
+    (broker,) = pod["containers"]
+    assert broker["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["runAsUser"] >= 10000
