@@ -26,6 +26,9 @@ from emitter.spec import StackSpec
 
 from .support.validators import missing_tool
 
+# Runs the real broker and its clients; skipped with a reason when they are absent.
+pytestmark = pytest.mark.external
+
 PASSWORD = "s3cr:et with spaces/and$dollar"
 NOBODY = 65534
 
