@@ -234,7 +234,8 @@ class Engine:
             "DOCKER_BUILDKIT": "0",
         }
         for name in ("DOCKER_CONTEXT", "DOCKER_CONFIG", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
-                     "COMPOSE_PROFILES", "IGNITION_STACK_ADMIN_PASSWORD_FILE"):  # fmt: skip
+                     "COMPOSE_PROFILES", "IGNITION_STACK_ADMIN_PASSWORD_FILE",
+                 "IGNITION_STACK_MQTT_PASSWORD_FILE"):  # fmt: skip
             self.env.pop(name, None)
         self.pid = engines._start_dockerd(dockerd, self.directory, self.env, self.docker)
         try:

@@ -137,6 +137,21 @@ class IgnitionRelease(_Frozen):
     layout: DataLayout
 
 
+class MqttBroker(_Frozen):
+    """An MQTT broker beside the gateways (``mqtt:``; emitter.mqtt)."""
+
+    broker: str  # a row of mqtt.BROKERS: `mosquitto`
+    image: str
+    host: str  # the name the gateways dial (``tcp://<host>:<port>``)
+    port: int
+    username: str
+    # The roles whose gateways may reach the listener, and those gateways by name.
+    roles: tuple[str, ...]
+    clients: tuple[str, ...]
+    # The Kubernetes Secret that holds its password (a name, never the value).
+    password_secret: str
+
+
 class Stack(_Frozen):
     name: str
     architecture: ArchitectureName
@@ -156,6 +171,8 @@ class Stack(_Frozen):
     admin_password_secret: str  # name of the secret that holds the admin password (never its value)
     # With SSL on Kubernetes: the Secret holding the password of cert-manager's keystores.
     keystore_password_secret: str
+    # The optional MQTT broker.
+    mqtt: MqttBroker | None = None
 
     def gateway(self, name: str) -> Gateway | None:
         return next((gateway for gateway in self.gateways if gateway.name == name), None)

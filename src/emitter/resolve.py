@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from emitter import mqtt
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
 from emitter.gateway_settings import RoleSettings
 from emitter.image import read_release
@@ -20,6 +21,7 @@ from emitter.ir import (
     GatewayNetworkSettings,
     IgnitionRelease,
     Module,
+    MqttBroker,
     PublicAddress,
     Redundancy,
     Restore,
@@ -64,6 +66,10 @@ def expand(spec: StackSpec) -> StackSpec:
             "redundant": redundant,
             "edge_role": edge_role,
             "gateways": gateways,
+            "mqtt": mqtt.expand(
+                spec.mqtt,
+                tuple(dict.fromkeys([*architecture.role_names, *(g.role for g in gateways)])),
+            ),
         }
     )
 
@@ -214,6 +220,25 @@ def lower(spec: StackSpec) -> Stack:
         system_name_prefix=prefix,
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
+        mqtt=broker_of(spec, gateways),
+    )
+
+
+def broker_of(spec: StackSpec, gateways: list[Gateway]) -> MqttBroker | None:
+    """The MQTT broker, and the gateways that may reach it: those of its roles."""
+    settings = spec.mqtt
+    if settings is None:
+        return None
+    roles = tuple(settings.roles or ())
+    return MqttBroker(
+        broker=settings.broker,
+        image=settings.image or mqtt.BROKERS[settings.broker].default_image,
+        host=mqtt.HOST,
+        port=mqtt.PORT,
+        username=settings.username,
+        roles=roles,
+        clients=tuple(gateway.name for gateway in gateways if gateway.role in roles),
+        password_secret=mqtt.password_secret(spec.name),
     )
 
 

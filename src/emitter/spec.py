@@ -22,6 +22,7 @@ from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
 from emitter.gateway_settings import PublicAddressSpec, RoleSettings
 from emitter.image import supported_releases
 from emitter.model import Model
+from emitter.mqtt import MqttSpec
 from emitter.reference import REFERENCE_PATTERN
 from emitter.targets import registry
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
@@ -201,6 +202,13 @@ class StackFields(Model):
             "`environment`, `jvm_args`, `public_address` (a gateway's own keys override them), "
             "and `modules`, `modules_enabled`, `restore` (the role's only: a pair runs the same "
             "modules, and only its master restores)."
+        ),
+    )
+    mqtt: MqttSpec | None = Field(
+        default=None,
+        description=(
+            "An MQTT broker (Eclipse Mosquitto) for MQTT Engine / Transmission, reachable only "
+            "from the gateways of `roles`: `{broker, image, username, roles}`. Absent: none."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

@@ -232,7 +232,8 @@ def docker_engine() -> Iterator[DockerEngine]:
     env = {**os.environ, "DOCKER_HOST": f"unix://{directory}/docker.sock", "DOCKER_BUILDKIT": "0"}
     # Settings of the caller's own Docker/Compose use must not leak into the projects.
     for name in ("DOCKER_CONTEXT", "DOCKER_CONFIG", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
-                 "COMPOSE_PROFILES", "IGNITION_STACK_ADMIN_PASSWORD_FILE"):  # fmt: skip
+                 "COMPOSE_PROFILES", "IGNITION_STACK_ADMIN_PASSWORD_FILE",
+                 "IGNITION_STACK_MQTT_PASSWORD_FILE"):  # fmt: skip
         env.pop(name, None)
     try:
         pid = _start_dockerd(dockerd, directory, env, docker)

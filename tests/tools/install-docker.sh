@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares the real-engine tests of the Compose target (tests/engines/docker.py):
-#   - installs Debian's docker.io (dockerd, docker), debootstrap and strace with apt when missing;
+#   - installs Debian's docker.io (dockerd, docker), debootstrap, strace, mosquitto and
+#     mosquitto-clients with apt when missing;
 #   - builds a Debian bookworm root file system with debootstrap and caches it as a tarball
 #     OUTSIDE the repository, keyed by its package list, so every clone on this machine reuses
 #     it: ${IGNITION_STACK_CACHE:-/var/cache/ignition-stack}/base-bookworm-<key>.tar
@@ -25,6 +26,9 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 # The writer's fault-injection tests (tests/test_tree_faults.py) inject kills and errors with it.
 command -v strace >/dev/null 2>&1 || missing+=(strace)
+# The MQTT broker's tests (tests/test_mqtt_broker.py) run the real Mosquitto and its clients.
+PATH="$PATH:/usr/sbin" command -v mosquitto >/dev/null 2>&1 || missing+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || missing+=(mosquitto-clients)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-docker.sh: installing ${missing[*]} with apt"
   export DEBIAN_FRONTEND=noninteractive

@@ -21,6 +21,7 @@ from emitter.gateway_settings import settings_rules
 from emitter.ir import Stack
 from emitter.licensing import license_rules
 from emitter.modules import module_rules
+from emitter.mqtt import mqtt_rules
 from emitter.restore import restore_rules
 from emitter.rules.image import image_problem, pinned_image, release_problem
 from emitter.rules.names import (
@@ -102,6 +103,7 @@ RULES: tuple[Rule, ...] = (
     license_rules,
     module_rules,
     restore_rules,
+    mqtt_rules,
 )
 
 

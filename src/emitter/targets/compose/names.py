@@ -29,3 +29,7 @@ PASSWORD_FILE = "secrets/gateway-admin-password"
 
 def modules_volume(gateway: str) -> str:
     return gateway + MODULES_SUFFIX
+
+
+# The MQTT broker's password, written once by ``create`` when the stack has ``mqtt:``.
+MQTT_PASSWORD_FILE = "secrets/mqtt-password"

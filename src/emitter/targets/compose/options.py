@@ -31,6 +31,16 @@ class ComposeSpec(Model):
             "authentication), every interface with `transport: ssl`."
         ),
     )
+    mqtt_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description=(
+            "Host port to publish the MQTT broker (`mqtt:`) on, for clients outside the stack "
+            "(on `publish_address`, else 127.0.0.1: MQTT on 1883 is not encrypted). Default: "
+            "not published; only the gateways of `mqtt.roles` reach it."
+        ),
+    )
 
 
 def stack_field() -> tuple[Any, Any]:

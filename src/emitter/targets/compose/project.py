@@ -15,6 +15,7 @@ from typing import Any
 
 from emitter import image, licensing, modules, restore
 from emitter.ir import Gateway, Stack
+from emitter.targets.compose import mqtt as broker
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
     BOOTSTRAP_SUFFIX,
@@ -65,6 +66,7 @@ def emit(stack: Stack, options: ComposeSpec) -> Emission:
         scripts.add(image.PKI_SCRIPT)
     files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack, options))}
     files.update({f"scripts/{name}": image.script(name) for name in scripts})
+    files.update(broker.files(stack))
     for gateway in stack.gateways:
         document = image.redundancy_xml(gateway)
         if document is not None:
@@ -101,8 +103,10 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
     for gateway in stack.gateways:
         services[gateway.name + BOOTSTRAP_SUFFIX] = bootstrap_service(stack, gateway)
         services[gateway.name] = gateway_service(stack, gateway, options)
+    services.update(broker.services(stack, options))
     volumes[ADMIN_PASSWORD_VOLUME] = {}
     volumes.update({gateway.volume: {} for gateway in stack.gateways})
+    volumes.update(broker.volumes(stack))
     return {
         "name": stack.name,
         "x-ignition-stack": {
@@ -115,10 +119,15 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
             ),
         },
         "services": services,
-        "networks": {network: {} for network in stack.networks},
+        "networks": {**{n: {} for n in stack.networks}, **broker.networks(stack, options)},
         "volumes": volumes,
-        "secrets": dict(sorted({SECRET: {"file": SECRET_FILE}, **license_secrets(stack)}.items())),
+        "secrets": _secrets(stack),
     }
+
+
+def _secrets(stack: Stack) -> dict[str, Any]:
+    found = {SECRET: {"file": SECRET_FILE}, **license_secrets(stack), **broker.secrets(stack)}
+    return dict(sorted(found.items()))
 
 
 def _license_secret(secret: str, key: str) -> str:
@@ -371,7 +380,7 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
             *_redundancy_mount(gateway),
             *_module_mounts(gateway, seed=False),
         ],
-        "networks": list(gateway.networks),
+        "networks": broker.gateway_networks(stack, gateway),
         **_license_mounts(gateway),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},

@@ -19,6 +19,7 @@ from emitter.targets.kubernetes import (
     certificates,
     configuration,
     disruption,
+    mqtt,
     networking,
     workloads,
 )
@@ -60,6 +61,7 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *networking.network_policies(stack, units, settings),
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
+        *mqtt.objects(stack, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
