@@ -318,7 +318,9 @@ def clients_selector(stack: Stack, broker: MqttBroker) -> V1LabelSelector:
 
 def broker_policy(stack: Stack, broker: MqttBroker) -> V1NetworkPolicy:
     """Port 1883 from the gateways of ``mqtt.roles`` only; no egress at all (the broker dials
-    nothing). The kubelet's tcpSocket probes are not affected by NetworkPolicies."""
+    nothing: ``Egress`` in policyTypes with no egress rule denies all; an empty ``egress: []``
+    would be dropped by the API server and re-applying would change the object). The kubelet's
+    tcpSocket probes are not affected by NetworkPolicies."""
     return V1NetworkPolicy(
         api_version="networking.k8s.io/v1",
         kind="NetworkPolicy",
@@ -332,7 +334,6 @@ def broker_policy(stack: Stack, broker: MqttBroker) -> V1NetworkPolicy:
                     [broker.port],
                 )
             ],
-            egress=[],
         ),
     )
 
