@@ -26,6 +26,7 @@ from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.targets import registry
 from emitter.tool import check_tool
 from emitter.vocabulary import Edition, NodeRole
+from emitter.web import web_rules
 
 Rule = Callable[[StackSpec, Stack], Iterator[Diagnostic]]
 
@@ -517,6 +518,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "license",
         # Each node has its own external name (the official chart's primary/backupPublicAddress).
         "public_address",
+        # A backup may have a web host of its own (emitter.web).
+        "web_host",
         # The role's backup is restored by the master only; the backup takes it when it pairs.
         "restore",
     }
@@ -606,6 +609,7 @@ RULES: tuple[Rule, ...] = (
     license_rules,
     module_rules,
     restore_rules,
+    web_rules,
 )
 
 

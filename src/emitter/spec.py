@@ -25,6 +25,7 @@ from emitter.model import Model
 from emitter.reference import REFERENCE_PATTERN
 from emitter.targets import registry
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
+from emitter.web import WebSpec
 
 # Pinned: an 8.3 release on which seeding redundancy.xml is known to form the pair. Bump it
 # deliberately, and bring a pair up by hand on the new release (POST-SETUP.md's check).
@@ -201,6 +202,13 @@ class StackFields(Model):
             "`environment`, `jvm_args`, `public_address` (a gateway's own keys override them), "
             "and `modules`, `modules_enabled`, `restore` (the role's only: a pair runs the same "
             "modules, and only its master restores)."
+        ),
+    )
+    web: WebSpec | None = Field(
+        default=None,
+        description=(
+            "Web access with TLS through a proxy: `{hosts: {ROLE: DNS_NAME}}` (see "
+            "`kubernetes.web` and `compose.web` for each target's route and certificate)."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

@@ -20,6 +20,19 @@ def _ip_address(value: str) -> str:
         ) from None
 
 
+class ComposeWebSpec(Model):
+    """How the Traefik service of the `web:` hosts gets its certificate."""
+
+    acme_email: str | None = Field(
+        default=None,
+        description=(
+            "Get the certificate from Let's Encrypt (ACME TLS challenge on port 443) with this "
+            "contact address; the hosts must be public and resolve to the Docker host. Unset: "
+            "the stack's own web CA issues it."
+        ),
+    )
+
+
 class ComposeSpec(Model):
     """Options of the Compose target."""
 
@@ -30,6 +43,9 @@ class ComposeSpec(Model):
             "interface. Default: `127.0.0.1` with `transport: plain` (a demo link without "
             "authentication), every interface with `transport: ssl`."
         ),
+    )
+    web: ComposeWebSpec | None = Field(
+        default=None, description="Options of the Traefik service of the `web:` hosts."
     )
 
 

@@ -21,6 +21,7 @@ from emitter.targets.kubernetes import (
     configuration,
     disruption,
     networking,
+    web,
     workloads,
 )
 from emitter.targets.kubernetes.metadata import workloads_of
@@ -64,10 +65,12 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *networking.network_policies(stack, units, settings),
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
+        *web.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
-        file_name(item): HEADER + certificates.note(item) + dump_yaml(item) for item in documents
+        file_name(item): HEADER + certificates.note(item) + web.note(item) + dump_yaml(item)
+        for item in documents
     }
     header = KUSTOMIZATION_HEADER
     if stack.transport is TransportName.PLAIN:
