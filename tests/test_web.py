@@ -320,3 +320,21 @@ def test_kubernetes_httproute_attaches_to_the_given_gateway() -> None:
     assert not any("ingress" in path for path in objects)
     # No controller namespace: no extra NetworkPolicy (IS212 says so).
     assert not any("gateway-web-proxy" in path for path in objects)
+
+
+def test_validate_checks_the_traefik_routes(cli: Cli, tmp_path: Path) -> None:
+    from .conftest import GOLDEN
+
+    tree = GOLDEN / "basic-redundant-web" / "expected" / "compose"
+    good = cli("validate", str(tree), "--strict")
+    assert good.exit_code == 0, good.stdout + good.stderr
+    assert "traefik-dynamic.yaml: ok (Traefik routes)" in good.stdout
+    dynamic = yaml.safe_load((tree / "web" / "traefik-dynamic.yaml").read_text())
+    del dynamic["http"]["services"]["gateway-backup"]
+    dynamic["http"]["routers"]["gateway"]["service"] = "nowhere"
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "traefik-dynamic.yaml").write_text(yaml.safe_dump(dynamic))
+    bad = cli("validate", str(tmp_path))
+    assert bad.exit_code == 1
+    assert "service 'nowhere' is not defined" in bad.stdout
+    assert "http.services.gateway.failover: fallback is not defined" in bad.stdout

@@ -44,6 +44,7 @@ CA_VOLUME = WEB_CA_VOLUME
 CERTIFICATES_VOLUME = WEB_CERTIFICATES_VOLUME
 ACME_VOLUME = WEB_ACME_VOLUME
 SCRIPT = "web-certificates.sh"
+# `validate` recognises it by its name (validation.TRAEFIK_DYNAMIC_NAME).
 DYNAMIC_FILE = "web/traefik-dynamic.yaml"
 DYNAMIC_MOUNT = "/etc/traefik/dynamic.yaml"
 CERTIFICATES_MOUNT = "/certificates"
