@@ -146,7 +146,9 @@ def _proxy_service(stack: Stack, options: ComposeSpec) -> dict[str, Any]:
         "--global.sendanonymoususage=false",
         f"--providers.file.filename={DYNAMIC_MOUNT}",
         f"--entrypoints.{HTTP_ENTRYPOINT[0]}.address=:{HTTP_ENTRYPOINT[1]}",
-        f"--entrypoints.{HTTP_ENTRYPOINT[0]}.http.redirections.entrypoint.to={HTTPS_ENTRYPOINT[0]}",
+        # To the published port, not the entry point: Traefik would redirect to the entry
+        # point's own port (8443), which only exists inside the container.
+        f"--entrypoints.{HTTP_ENTRYPOINT[0]}.http.redirections.entrypoint.to=:{HTTPS_ENTRYPOINT[2]}",
         f"--entrypoints.{HTTP_ENTRYPOINT[0]}.http.redirections.entrypoint.scheme=https",
         f"--entrypoints.{HTTPS_ENTRYPOINT[0]}.address=:{HTTPS_ENTRYPOINT[1]}",
     ]
