@@ -145,6 +145,7 @@ GO_MODULES = {
     "COMPOSE_VERSION": "github.com/docker/compose/v2",
     "KUBE_SCORE_VERSION": "github.com/zegl/kube-score",
     "CERT_MANAGER_VERSION": "github.com/cert-manager/cert-manager",
+    "GATEWAY_API_VERSION": "sigs.k8s.io/gateway-api",
     "KUBERNETES_VERSION": "k8s.io/kubernetes",
     "KWOK_VERSION": "sigs.k8s.io/kwok",
 }

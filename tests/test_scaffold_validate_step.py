@@ -18,7 +18,7 @@ from emitter import scaffold
 from emitter.targets.kubernetes import ci
 
 from .conftest import Result
-from .support import cert_manager
+from .support import cert_manager, gateway_api
 from .support.validators import require_tool
 
 Cli = Callable[..., Result]
@@ -47,6 +47,23 @@ def run_step(step: dict[str, str], project: Path) -> subprocess.CompletedProcess
 
 def test_the_pinned_cert_manager_is_the_one_the_suite_validates_against() -> None:
     assert f"{cert_manager.MODULE}@{cert_manager.VERSION}" == ci.CERT_MANAGER
+    assert f"{gateway_api.MODULE}@{gateway_api.VERSION}" == ci.GATEWAY_API
+
+
+@pytest.mark.external
+def test_the_validate_step_checks_http_routes(cli: Cli, tmp_path: Path) -> None:
+    """A project whose `web:` routes through HTTPRoutes: strict passes only because the step
+    gives the Gateway API's CRDs too, and each HTTPRoute is reported validated."""
+    require_tool("go")
+    require_tool("kubectl")
+    stack = Path(__file__).parent / "golden" / "scale-out-redundant-ssl-web" / "stack.yaml"
+    created = cli("create", "plant", "-f", str(stack), "--target", "k8s", "-o", str(tmp_path))
+    assert created.exit_code == 0, created.stderr
+    project = tmp_path / "plant"
+    run = run_step(validate_step(project), project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count(": ok (HTTPRoute/web-") == 3
+    assert " 0 failed, 0 skipped; Kubernetes " in run.stdout
 
 
 @pytest.mark.external

@@ -392,6 +392,18 @@ def public_address_arguments(gateway: Gateway) -> list[str]:
     return ["-a", address.host, "-h", str(address.http_port), "-s", str(address.https_port)]
 
 
+# The gateway bootstrap property the official Helm chart sets behind its Ingress
+# (``_helpers.tpl`` ``ignition.ingress.useProxyForwardedHeader``, rendered after ``--``):
+# the gateway takes the client's scheme, host and address from the proxy's X-Forwarded-*
+# headers (docs/research/around-gateways.md §4.1).
+PROXY_FORWARDED_HEADER = "gateway.useProxyForwardedHeader=true"
+
+
+def proxy_arguments(gateways: tuple[Gateway, ...] | list[Gateway]) -> list[str]:
+    """Gateway arguments (after ``--``) for gateways a TLS-terminating proxy routes to."""
+    return [PROXY_FORWARDED_HEADER] if any(g.web_host for g in gateways) else []
+
+
 def health_command() -> list[str]:
     """Readiness: RUNNING, and a pair member in its own role and paired (the README's health
     table). There is no liveness check: a gateway that is starting, syncing from its master or

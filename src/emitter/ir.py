@@ -98,6 +98,23 @@ class Gateway(_Frozen):
     modules_enabled: tuple[str, ...] | None = None
     # Its role's backup, on the gateway that restores it (a pair's master, a single gateway).
     restore: Restore | None = None
+    # The web host a TLS-terminating proxy routes to this gateway (emitter.web): the gateway
+    # then trusts the proxy's forwarded headers; its public address defaults to this host.
+    web_host: str | None = None
+
+
+class WebRoute(_Frozen):
+    """One web host and the gateways behind it (emitter.web)."""
+
+    host: str
+    key: str  # the role or backup gateway it is written under in ``web.hosts``
+    role: str
+    # Who serves it: one gateway; a replicated tier's members; or a pair, master first.
+    gateways: tuple[str, ...]
+    replicated: bool  # spread over a replicated tier's members
+    # A pair behind one host: the master serves, the backup takes over when the master is down.
+    failover: bool
+    path: str  # where it sits in the stack file
 
 
 class Tier(_Frozen):
@@ -173,6 +190,8 @@ class Stack(_Frozen):
     keystore_password_secret: str
     # The optional MQTT broker.
     mqtt: MqttBroker | None = None
+    # The web hosts, in stack-file order (empty: no web access through a proxy).
+    web: tuple[WebRoute, ...] = ()
 
     def gateway(self, name: str) -> Gateway | None:
         return next((gateway for gateway in self.gateways if gateway.name == name), None)

@@ -27,6 +27,7 @@ from emitter.ir import (
     Restore,
     Stack,
     Tier,
+    WebRoute,
 )
 from emitter.spec import DEFAULT_MEMORY_MB, FIRST_HTTP_PORT, GatewaySpec, RedundancySpec, StackSpec
 from emitter.vocabulary import Edition, NodeRole, TransportName
@@ -167,6 +168,8 @@ def lower(spec: StackSpec) -> Stack:
             return prefix + redundancy.peer
         return prefix + gateway.name
 
+    routes = web_routes(spec, architecture)
+    hosts = {name: route.host for route in routes for name in route.gateways}
     gateways = []
     for index, gateway in enumerate(spec.gateways):
         redundancy = None
@@ -198,8 +201,11 @@ def lower(spec: StackSpec) -> Stack:
                 replica=replica_index(architecture, gateway),
                 path=f"gateways[{index}]",
                 license=gateway.license.secret if gateway.license else None,
-                **operator_settings((spec.roles or {}).get(gateway.role), gateway),
+                **operator_settings(
+                    (spec.roles or {}).get(gateway.role), gateway, hosts.get(gateway.name)
+                ),
                 restore=restore_of(spec, architecture, gateway),
+                web_host=hosts.get(gateway.name),
             )
         )
 
@@ -221,6 +227,7 @@ def lower(spec: StackSpec) -> Stack:
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
         mqtt=broker_of(spec, gateways),
+        web=routes,
     )
 
 
@@ -242,6 +249,66 @@ def broker_of(spec: StackSpec, gateways: list[Gateway]) -> MqttBroker | None:
     )
 
 
+def web_routes(spec: StackSpec, architecture: Architecture) -> tuple[WebRoute, ...]:
+    """Who serves each web host: a role's single gateway, a replicated tier's members, a
+    pair's master with its backup as the fallback (unless the backup has a host of its own),
+    or the backup named by its own key. Keys that name nothing are left to rule IS162."""
+    if spec.web is None:
+        return ()
+    members: dict[str, list[GatewaySpec]] = {}
+    for gateway in spec.gateways or ():
+        members.setdefault(gateway.role, []).append(gateway)
+    backups = {
+        gateway.name: gateway
+        for gateway in spec.gateways or ()
+        if gateway.redundancy is not None and gateway.redundancy.role is NodeRole.BACKUP
+    }
+    routes = []
+    for key, host in spec.web.hosts.items():
+        path = f"web.hosts.{key}"
+        if key in backups:
+            backup = backups[key]
+            routes.append(
+                WebRoute(
+                    host=host,
+                    key=key,
+                    role=backup.role,
+                    gateways=(key,),
+                    replicated=False,
+                    failover=False,
+                    path=path,
+                )
+            )
+            continue
+        gateways = [gateway for gateway in members.get(key, ()) if gateway.name not in backups]
+        if not gateways:
+            continue
+        shape = architecture.role(key)
+        replicated = bool(shape and shape.replicated)
+        names = [gateway.name for gateway in gateways]
+        master = gateways[0].redundancy
+        failover = (
+            not replicated
+            and master is not None
+            and master.peer in backups
+            and master.peer not in spec.web.hosts
+        )
+        if failover and master is not None:
+            names.append(master.peer)
+        routes.append(
+            WebRoute(
+                host=host,
+                key=key,
+                role=key,
+                gateways=tuple(names),
+                replicated=replicated,
+                failover=failover,
+                path=path,
+            )
+        )
+    return tuple(routes)
+
+
 def release_of(image: str) -> IgnitionRelease | None:
     """The Ignition release the image runs; None when its tag names none this tool supports
     (rules IS121, IS122 and IS128 say why)."""
@@ -251,11 +318,19 @@ def release_of(image: str) -> IgnitionRelease | None:
         return None
 
 
-def operator_settings(role: RoleSettings | None, gateway: GatewaySpec) -> dict[str, Any]:
+def operator_settings(
+    role: RoleSettings | None, gateway: GatewaySpec, web_host: str | None = None
+) -> dict[str, Any]:
     """A gateway's own settings over its role's: the time zone, JVM arguments and public
-    address replace the role's; the environment is merged key by key."""
+    address replace the role's; the environment is merged key by key. A routed gateway's
+    public address is its web host on 80/443 unless the stack file gives one."""
     role = role or RoleSettings()
     address = gateway.public_address or role.public_address
+    if address is None and web_host is not None:
+        return {
+            **operator_settings(role, gateway),
+            "public_address": PublicAddress(host=web_host, http_port=80, https_port=443),
+        }
     return {
         "timezone": gateway.timezone if gateway.timezone is not None else role.timezone,
         "environment": tuple(

@@ -26,6 +26,7 @@ from emitter.mqtt import MqttSpec
 from emitter.reference import REFERENCE_PATTERN
 from emitter.targets import registry
 from emitter.vocabulary import ArchitectureName, Edition, NodeRole, TransportName
+from emitter.web import WebSpec
 
 # Pinned: an 8.3 release on which seeding redundancy.xml is known to form the pair. Bump it
 # deliberately, and bring a pair up by hand on the new release (POST-SETUP.md's check).
@@ -209,6 +210,13 @@ class StackFields(Model):
         description=(
             "An MQTT broker (Eclipse Mosquitto) for MQTT Engine / Transmission, reachable only "
             "from the gateways of `roles`: `{broker, image, username, roles}`. Absent: none."
+        ),
+    )
+    web: WebSpec | None = Field(
+        default=None,
+        description=(
+            "Web access with TLS through a proxy: `{hosts: {ROLE: DNS_NAME}}` (see "
+            "`kubernetes.web` and `compose.web` for each target's route and certificate)."
         ),
     )
     gateways: list[GatewaySpec] | None = Field(

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..support import cert_manager
+from ..support import cert_manager, gateway_api
 from ..support.validators import missing_tool
 
 KUBERNETES_VERSION = "v1.34.2"  # keep equal to KUBERNETES_VERSION in install-kubernetes.sh
@@ -332,6 +332,8 @@ class ControlPlane:
         self.kubectl.apply_objects(fake_node(name) for name in NODES)
         self._wait_nodes_ready()
         self.kubectl.apply_objects(cert_manager_crds())
+        # The Gateway API's, for the HTTPRoutes of `web:` (route: httproute).
+        self.kubectl.apply_objects(gateway_api.crd_documents())
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _launch(self, name: str, binaries: dict[str, Path], *args: str) -> None:

@@ -57,6 +57,7 @@ from emitter.rules.topology import (
 )
 from emitter.spec import StackSpec
 from emitter.tool import check_tool
+from emitter.web import web_rules
 
 __all__ = [
     "MAX_STACK_NAME",
@@ -104,6 +105,7 @@ RULES: tuple[Rule, ...] = (
     module_rules,
     restore_rules,
     mqtt_rules,
+    web_rules,
 )
 
 

@@ -118,6 +118,8 @@ PAIR_NODES_MAY_DIFFER = frozenset(
         "license",
         # Each node has its own external name (the official chart's primary/backupPublicAddress).
         "public_address",
+        # A backup may have a web host of its own (emitter.web).
+        "web_host",
         # The role's backup is restored by the master only; the backup takes it when it pairs.
         "restore",
     }

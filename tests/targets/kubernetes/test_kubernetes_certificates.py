@@ -27,7 +27,7 @@ from emitter.targets.kubernetes import emit
 from emitter.targets.kubernetes.validation import kubeconform, schemas
 
 from ...conftest import GOLDEN
-from ...support import cert_manager
+from ...support import cert_manager, gateway_api
 from ...support.cases import SSL_CASES
 from ...support.validators import require_tool, run_kubeconform
 from .emitted import (
@@ -81,7 +81,11 @@ def test_the_ssl_golden_cases_exist() -> None:
 @pytest.mark.parametrize("case", SSL_CASES)
 def test_ssl_golden_tree_validates_strictly(case: str, version: str) -> None:
     objects = golden_objects(case)
-    core = {path: item for path, item in objects.items() if not is_cert_manager(item)}
+    core = {
+        path: item
+        for path, item in objects.items()
+        if not is_cert_manager(item) and not gateway_api.is_gateway_api(item)
+    }
     for path, item in core.items():
         try:
             kubernetes_validate.validate(item, version, strict=True)
@@ -89,8 +93,10 @@ def test_ssl_golden_tree_validates_strictly(case: str, version: str) -> None:
             pytest.fail(f"{case}/{path} is invalid for Kubernetes {version}: {exc.message}")
     stateful_sets = sum(1 for item in core.values() if item["kind"] == "StatefulSet")
     validated = cert_manager.validate_cert_manager_objects(objects.values(), version)
-    # Two Issuers and the CA, and one Certificate per StatefulSet: all of them validated.
-    assert validated == 3 + stateful_sets == len(objects) - len(core)
+    routes = gateway_api.validate_gateway_api_objects(objects.values(), version)
+    # Two Issuers and the CA, and one Certificate per StatefulSet: all of them validated, and
+    # every HTTPRoute (``web:``) against the Gateway API's CRD.
+    assert validated == 3 + stateful_sets == len(objects) - len(core) - routes
 
 
 @pytest.mark.external

@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from emitter.targets.kubernetes.options import KubernetesSpec
 
-from ...support import cert_manager
+from ...support import cert_manager, gateway_api
 from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build
 
 OLDEST_SUPPORTED = Version("1.29")
@@ -72,6 +72,13 @@ def validate_strictly(path: str, item: dict[str, Any], version: str) -> None:
         problems = cert_manager.problems(item, version)
         assert problems is not None, f"{path}: cert-manager has no CRD for {item['kind']}"
         assert problems == [], f"{path} is invalid for cert-manager {cert_manager.VERSION}"
+        return
+    if gateway_api.is_gateway_api(item):
+        problems = gateway_api.problems(item, version)
+        assert problems is not None, f"{path}: the Gateway API has no CRD for {item['kind']}"
+        assert problems == [], (
+            f"{path} is invalid for Gateway API {gateway_api.VERSION}: {problems}"
+        )
         return
     try:
         kubernetes_validate.validate(item, version, strict=True)

@@ -18,7 +18,7 @@ import yaml
 from emitter.targets.kubernetes.validation import crds, kubeconform, schemas
 
 from ...conftest import GOLDEN
-from ...support import cert_manager
+from ...support import cert_manager, gateway_api
 from ...support.cases import SSL_CASES
 from ...support.validate_cli import CERTIFICATE, NEWEST, valid_manifests, validate, write
 from ...support.validators import find_kubeconform
@@ -79,25 +79,35 @@ def cert_manager_crds() -> Path:
     return cert_manager.CRDS
 
 
+@pytest.fixture(scope="module")
+def gateway_api_crds() -> Path:
+    gateway_api.crd_documents()  # downloads them on first use
+    return gateway_api.CRDS
+
+
 @pytest.mark.parametrize("case", SSL_CASES)
 def test_strict_passes_on_every_ssl_tree_with_cert_managers_crds(
-    case: str, cert_manager_crds: Path
+    case: str, cert_manager_crds: Path, gateway_api_crds: Path
 ) -> None:
     tree = GOLDEN / case / "expected" / "kubernetes"
     without = validate(tree, "--strict")
     assert without.exit_code == 1
-    assert "no schema for Certificate (cert-manager.io/v1), Issuer" in without.stderr
+    assert "no schema for Certificate (cert-manager.io/v1), " in without.stderr
+    assert "Issuer (cert-manager.io/v1)" in without.stderr
     assert "--crd" in without.stderr  # the hint
 
-    run = validate(tree, "--strict", "--crd", cert_manager_crds)
+    # A tree with HTTPRoutes (``web:``) needs the Gateway API's CRDs too.
+    routes = sorted(tree.glob("gateway.networking.k8s.io_*.yaml"))
+    extra = ["--crd", gateway_api_crds] if routes else []
+    run = validate(tree, "--strict", "--crd", cert_manager_crds, *extra)
     assert run.exit_code == 0, run.stdout + run.stderr
     resources = sorted(tree.glob("cert-manager.io_*.yaml"))
     assert len(resources) >= 4
-    for path in resources:
+    for path in [*resources, *routes]:
         kind = yaml.safe_load(path.read_text())["kind"]
         assert run.line(path.name).endswith(f": ok ({kind}/{path.stem.rsplit('_', 1)[1]})")
     assert " 0 failed, 0 skipped; Kubernetes " in run.stdout
-    assert "6 custom resource kinds from --crd" in run.stdout
+    assert f"{11 if routes else 6} custom resource kinds from --crd" in run.stdout
     if find_kubeconform() is not None:  # kubeconform found the converted schemas too
         assert ", 0 invalid, 0 errors, 0 skipped" in run.stdout
 

@@ -16,6 +16,7 @@ from emitter.targets.compose.names import (
     MODULES_SUFFIX,
     PASSWORD_FILE,
     PKI_SERVICE,
+    WEB_NAMES,
 )
 from emitter.targets.registry import (
     NameLimits,
@@ -53,7 +54,7 @@ TARGET = Target(
     validator=lazy("emitter.targets.compose.validation:validator"),
     limits=NameLimits(
         suffixes=(BOOTSTRAP_SUFFIX,),
-        names=frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME}),
+        names=frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME, *WEB_NAMES}),
         volume_suffixes=(CERTIFICATES_SUFFIX, MODULES_SUFFIX),
     ),
     # Repository files are bind-mounted read-only; modules are downloaded by a bootstrap on a

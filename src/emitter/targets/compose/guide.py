@@ -65,7 +65,7 @@ def section(stack: Stack) -> list[str]:
             "formed and is in sync.",
             *_upgrade(stack, ssl),
         ]
-    return out
+    return out + web_section(stack)
 
 
 def _license_files(stack: Stack) -> list[str]:
@@ -138,5 +138,71 @@ def _upgrade(stack: Stack, ssl: bool) -> list[str]:
             "```",
             "",
             "Set `-e PKI_RENEW_DAYS=N` to renew every certificate that expires within N days.",
+        ]
+    return out
+
+
+def web_section(stack: Stack) -> list[str]:
+    """Web access through the Traefik service (``web:``): DNS, the certificate, how to verify,
+    and what a pair behind one host does."""
+    if not stack.web:
+        return []
+    from emitter.targets.compose import web
+
+    out = [
+        "",
+        "## Web access (Compose)",
+        "",
+        f"`{web.PROXY_SERVICE}` (Traefik, `{web.TRAEFIK_IMAGE}`) terminates TLS on the Docker "
+        "host's port 443 (port 80 redirects to it) and forwards to the gateways' port 8088 over "
+        f"the `{web.NETWORK}` network, which only the routed gateways join; their own ports stay "
+        "on 127.0.0.1, for `ignition-stack status` on the Docker host. Point each name at the "
+        "Docker host in DNS (or in `/etc/hosts` for a test):",
+        "",
+        "| host | reaches |",
+        "|---|---|",
+    ]
+    for route in stack.web:
+        if route.failover:
+            reaches = f"`{route.gateways[0]}`, and `{route.gateways[1]}` while the master is down"
+        elif route.replicated:
+            reaches = "any of " + ", ".join(f"`{name}`" for name in route.gateways) + " (sticky)"
+        else:
+            reaches = f"`{route.gateways[0]}`"
+        out.append(f"| https://{route.host}/ | {reaches} |")
+    host = stack.web[0].host
+    out += [
+        "",
+        f"Without `compose.web.acme_email`, `{web.CERTIFICATES_SERVICE}` issues the certificate "
+        f"from the stack's own web CA (`CN={stack.name} Web CA`, in a volume only it mounts) on "
+        "every `up`, renewing it 30 days before it expires (then `docker compose restart "
+        f"{web.PROXY_SERVICE}` loads it). Browsers trust it once you add the CA certificate to "
+        "their trust store. With `acme_email`, Traefik gets it from Let's Encrypt instead: the "
+        "names must be public and port 443 reachable from the internet.",
+        "",
+        "Verify:",
+        "",
+        "```sh",
+        f"docker compose cp {web.PROXY_SERVICE}:{web.CERTIFICATES_MOUNT}/ca.crt web-ca.crt"
+        "   # web CA only",
+        f"curl -v --cacert web-ca.crt https://{host}/StatusPing   "
+        '# {"state":"RUNNING"}; with ACME drop --cacert',
+        f"openssl s_client -connect {host}:443 -servername {host} </dev/null 2>/dev/null "
+        "| openssl x509 -noout -issuer -subject -ext subjectAltName",
+        "```",
+        "",
+        "Each routed gateway's public address is its host on port 443, so its redirects and the "
+        "Designer launcher use that name.",
+    ]
+    if any(route.failover for route in stack.web):
+        out += [
+            "",
+            "A pair behind one host is a Traefik failover service: Traefik probes each node's "
+            "`/StatusPing` every 10 s and sends users to the master while it answers, to the "
+            "backup while it does not, and back to the master once it answers again. It follows "
+            "whether the master's gateway answers, not which node Ignition reports active "
+            "(`/system/gwinfo` `RedundantNodeActiveStatus`, a field Traefik's health check "
+            "cannot read): a master that answers but is not the active node still gets the "
+            "users.",
         ]
     return out

@@ -14,7 +14,18 @@ CERTIFICATES_SUFFIX = "-certificates"
 MODULES_SUFFIX = "-modules"
 # The Compose target's copy of the admin password, readable by the gateways' uid only.
 ADMIN_PASSWORD_VOLUME = "gateway-admin-password"
-RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME})
+# With `web:` the Compose target adds the Traefik service and its network (``WEB_PROXY``), the
+# one-shot that prepares its certificates, and their volumes: all named `web-proxy...`, so
+# reserving `web-proxy` also keeps every name a gateway called so would derive out of the way.
+WEB_PROXY = "web-proxy"
+WEB_CERTIFICATES_SERVICE = "web-proxy-certificates"
+WEB_CA_VOLUME = "web-proxy-ca"
+WEB_CERTIFICATES_VOLUME = "web-proxy-certificates"
+WEB_ACME_VOLUME = "web-proxy-acme"
+WEB_NAMES = frozenset(
+    {WEB_PROXY, WEB_CERTIFICATES_SERVICE, WEB_CA_VOLUME, WEB_CERTIFICATES_VOLUME, WEB_ACME_VOLUME}
+)
+RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME, *WEB_NAMES})
 
 
 def certificates_volume(gateway: str) -> str:

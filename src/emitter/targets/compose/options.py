@@ -20,6 +20,19 @@ def _ip_address(value: str) -> str:
         ) from None
 
 
+class ComposeWebSpec(Model):
+    """How the Traefik service of the `web:` hosts gets its certificate."""
+
+    acme_email: str | None = Field(
+        default=None,
+        description=(
+            "Get the certificate from Let's Encrypt (ACME TLS challenge on port 443) with this "
+            "contact address; the hosts must be public and resolve to the Docker host. Unset: "
+            "the stack's own web CA issues it."
+        ),
+    )
+
+
 class ComposeSpec(Model):
     """Options of the Compose target."""
 
@@ -40,6 +53,9 @@ class ComposeSpec(Model):
             "(on `publish_address`, else 127.0.0.1: MQTT on 1883 is not encrypted). Default: "
             "not published; only the gateways of `mqtt.roles` reach it."
         ),
+    )
+    web: ComposeWebSpec | None = Field(
+        default=None, description="Options of the Traefik service of the `web:` hosts."
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from emitter import image, licensing, modules, restore
 from emitter.ir import Gateway, Stack
 from emitter.targets.compose import mqtt as broker
+from emitter.targets.compose import web
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
     BOOTSTRAP_SUFFIX,
@@ -64,7 +65,11 @@ def emit(stack: Stack, options: ComposeSpec) -> Emission:
     scripts = set(image.gateway_scripts(stack))
     if _ssl(stack):
         scripts.add(image.PKI_SCRIPT)
+    if stack.web:
+        scripts.add(web.SCRIPT)
     files = {COMPOSE_FILE: _header(stack) + dump_yaml(compose_document(stack, options))}
+    if stack.web:
+        files[web.DYNAMIC_FILE] = dump_yaml(web.dynamic_configuration(stack, options))
     files.update({f"scripts/{name}": image.script(name) for name in scripts})
     files.update(broker.files(stack))
     for gateway in stack.gateways:
@@ -104,9 +109,12 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
         services[gateway.name + BOOTSTRAP_SUFFIX] = bootstrap_service(stack, gateway)
         services[gateway.name] = gateway_service(stack, gateway, options)
     services.update(broker.services(stack, options))
+    services.update(web.services(stack, options))
+    volumes.update(web.volumes(stack, options))
     volumes[ADMIN_PASSWORD_VOLUME] = {}
     volumes.update({gateway.volume: {} for gateway in stack.gateways})
     volumes.update(broker.volumes(stack))
+    networks = [*stack.networks, *([web.NETWORK] if stack.web else [])]
     return {
         "name": stack.name,
         "x-ignition-stack": {
@@ -119,7 +127,7 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
             ),
         },
         "services": services,
-        "networks": {**{n: {} for n in stack.networks}, **broker.networks(stack, options)},
+        "networks": {**{n: {} for n in networks}, **broker.networks(stack, options)},
         "volumes": volumes,
         "secrets": _secrets(stack),
     }
@@ -318,9 +326,11 @@ def _module_mounts(gateway: Gateway, seed: bool) -> list[dict[str, Any]]:
 
 def _published_port(gateway: Gateway, stack: Stack, options: ComposeSpec) -> str:
     """The gateway's HTTP port on the host. A plain stack is a demo whose Gateway Network link is
-    unauthenticated: it listens on loopback only unless the stack file says otherwise."""
+    unauthenticated: it listens on loopback only unless the stack file says otherwise. A gateway
+    the web proxy routes to is reached through the proxy: its own port stays on loopback, for
+    `ignition-stack status` and the pair check on the Docker host only."""
     address = options.publish_address
-    if address is None and stack.transport is TransportName.PLAIN:
+    if gateway.web_host is not None or (address is None and stack.transport is TransportName.PLAIN):
         address = LOOPBACK
     mapping = f"{gateway.http_port}:{image.HTTP_PORT}"
     if address is None:
@@ -380,7 +390,10 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
             *_redundancy_mount(gateway),
             *_module_mounts(gateway, seed=False),
         ],
-        "networks": broker.gateway_networks(stack, gateway),
+        "networks": [
+            *broker.gateway_networks(stack, gateway),
+            *([web.NETWORK] if gateway.web_host else []),
+        ],
         **_license_mounts(gateway),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
@@ -415,7 +428,8 @@ def gateway_arguments(gateway: Gateway) -> list[str]:
         str(gateway.heap_mb),
         *image.public_address_arguments(gateway),
     ]
-    return [*arguments, "--", *gateway.jvm_args] if gateway.jvm_args else arguments
+    supplemental = [*image.proxy_arguments([gateway]), *gateway.jvm_args]
+    return [*arguments, "--", *supplemental] if supplemental else arguments
 
 
 def _literal(value: str) -> str:

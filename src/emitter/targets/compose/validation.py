@@ -94,6 +94,52 @@ def compose_file_problems(path: Path) -> list[str]:
     return check_compose_text(path, text).failures
 
 
+# The web proxy's routes (``targets/compose/web.py``), in Traefik's file-provider format.
+TRAEFIK_DYNAMIC_NAME = "traefik-dynamic.yaml"
+
+
+def traefik_problems(document: Any) -> list[str]:
+    """What Traefik would refuse or route nowhere in its dynamic configuration: unknown top-level
+    sections, a router without a rule, entry point or service, and a router's or failover's
+    service that is not defined. (Traefik publishes no schema this tool bundles.)"""
+    if not isinstance(document, dict):
+        return ["Traefik's dynamic configuration is a mapping (http:, tls:)"]
+    problems = [
+        f"{key}: not a section of the file provider"
+        for key in document
+        if key not in ("http", "tls", "tcp", "udp")
+    ]
+    http = document.get("http") or {}
+    services = http.get("services") or {}
+    for name, router in (http.get("routers") or {}).items():
+        for key in ("rule", "entryPoints", "service"):
+            if not (isinstance(router, dict) and router.get(key)):
+                problems.append(f"http.routers.{name}: no {key}")
+        if isinstance(router, dict) and router.get("service") not in services:
+            problems.append(
+                f"http.routers.{name}: service {router.get('service')!r} is not defined"
+            )
+    for name, service in services.items():
+        failover = service.get("failover") if isinstance(service, dict) else None
+        for key in ("service", "fallback"):
+            if failover is not None and failover.get(key) not in services:
+                problems.append(f"http.services.{name}.failover: {key} is not defined")
+    return problems
+
+
+def check_traefik_text(path: Path, text: str) -> FileReport:
+    report = FileReport(path)
+    documents = parse(text, report, goyaml.load_v3)
+    if documents is None:
+        return report
+    if len(documents) != 1:
+        report.failures.append(f"one YAML document expected, found {len(documents)}")
+        return report
+    report.failures.extend(traefik_problems(documents[0]))
+    report.notes.append("Traefik routes")
+    return report
+
+
 class ComposeValidator:
     """The compose-spec check; nothing runs after the files."""
 
@@ -101,12 +147,14 @@ class ComposeValidator:
     skip_hint = ""
 
     def claims_name(self, path: Path) -> bool:
-        return is_compose_name(path)
+        return is_compose_name(path) or path.name == TRAEFIK_DYNAMIC_NAME
 
     def claims_documents(self, documents: list[Any]) -> bool:
         return len(documents) == 1 and is_compose_document(documents[0])
 
     def check(self, path: Path, text: str) -> FileReport:
+        if path.name == TRAEFIK_DYNAMIC_NAME:
+            return check_traefik_text(path, text)
         return check_compose_text(path, text)
 
     def finish(self, reports: list[FileReport]) -> list[str]:  # noqa: ARG002 - the protocol's

@@ -10,6 +10,8 @@ KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0"
 # The cert-manager whose CRDs `validate --crd` checks the Certificates and Issuers against: the
 # Go module carries them (deploy/crds), and `go mod download` verifies it against sum.golang.org.
 CERT_MANAGER = "github.com/cert-manager/cert-manager@v1.16.5"
+# The Gateway API whose CRDs (config/crd/standard) check the HTTPRoutes of `web:`.
+GATEWAY_API = "sigs.k8s.io/gateway-api@v1.3.0"
 # kubeconform's default schemas, plus the community catalogue for cert-manager's CRDs.
 CRD_SCHEMAS = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
@@ -44,14 +46,18 @@ def steps() -> list[dict[str, Any]]:
 
 def validate_step() -> dict[str, Any]:
     """Strict (nothing may go unvalidated), with cert-manager's CRDs for the Certificates and
-    Issuers of `transport: ssl`, fetched even for a plain stack so that switching to ssl later
-    keeps the check passing."""
+    Issuers of `transport: ssl` and the Gateway API's for the HTTPRoutes of `web:`, fetched
+    whatever the stack uses so that switching to either later keeps the check passing."""
+    directory = "  python -c 'import json, sys; print(json.load(sys.stdin)[\"Dir\"])')\n"
     return {
-        "name": "Schema-check the generated files (cert-manager's CRDs included)",
+        "name": "Schema-check the generated files (cert-manager and Gateway API CRDs included)",
         "run": (
             "set -euo pipefail\n"
             f"module=$(go mod download -json {CERT_MANAGER} |\n"
-            "  python -c 'import json, sys; print(json.load(sys.stdin)[\"Dir\"])')\n"
-            'ignition-stack validate targets --strict --crd "$module/deploy/crds"\n'
+            + directory
+            + f"gateway_api=$(go mod download -json {GATEWAY_API} |\n"
+            + directory
+            + 'ignition-stack validate targets --strict --crd "$module/deploy/crds" \\\n'
+            '  --crd "$gateway_api/config/crd/standard"\n'
         ),
     }

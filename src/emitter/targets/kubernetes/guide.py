@@ -73,6 +73,7 @@ def section(stack: Stack) -> list[str]:
     if stack.pairs:
         out += _kubernetes_pairs(stack)
     out += _licenses(stack)
+    out += _web(stack)
     if ssl:
         out += [
             "",
@@ -170,4 +171,66 @@ def _kubernetes_pairs(stack: Stack) -> list[str]:
         f"`kubectl -n {overlay_namespace(stack.name, ENVIRONMENTS[0])} exec {master.name}-1 -- "
         "curl -s http://localhost:8088/system/gwinfo`.",
     ]
+    return out
+
+
+def _web(stack: Stack) -> list[str]:
+    """Web access (``web:``): the prerequisites, DNS, what each host reaches, how to verify."""
+    if not stack.web:
+        return []
+    from emitter.targets.kubernetes import web
+
+    dev = overlay_namespace(stack.name, ENVIRONMENTS[0])
+    out = [
+        "",
+        "## Web access (Kubernetes)",
+        "",
+        "With `kubernetes.web.route: ingress` (the default) the base has the Ingress "
+        f"`{web.INGRESS}`: it needs an ingress controller (of `ingress_class`, or the cluster's "
+        "default class) and cert-manager with the issuer `kubernetes.web.issuer` names; cert-manager "
+        f"issues the certificate of every host into the Secret `{web.TLS_SECRET}`. With "
+        f"`route: httproute` it has one HTTPRoute `{web.ROUTE_PREFIX}<key>` per host: it needs the "
+        f"Gateway API CRDs ({web.GATEWAY_API_VERSION}, standard channel) and the Gateway "
+        "`parent_gateway` names, owned by the cluster's operators, with an HTTPS listener whose "
+        "certificate covers the hosts (cert-manager issues it when the Gateway is annotated with "
+        "an issuer) and whose `allowedRoutes` admits this namespace. Point each name at the "
+        "controller's (or Gateway's) external address in DNS:",
+        "",
+        "| host | Service |",
+        "|---|---|",
+    ]
+    for route in stack.web:
+        service = web.backend_service(route)
+        note = ""
+        if route.failover:
+            note = f" (the master only: `{route.gateways[1]}` is not reached by this host)"
+        elif route.replicated:
+            note = " (every ready member of the tier)"
+        out.append(f"| https://{route.host}/ | `{service}`{note} |")
+    host = stack.web[0].host
+    out += [
+        "",
+        "`kubernetes.web.controller_namespace` is the only namespace besides the stack's own whose "
+        "pods may reach the routed gateways' port 8088 (a NetworkPolicy per routed StatefulSet). "
+        "Each routed gateway's public address is its host on port 443, so its redirects and the "
+        "Designer launcher use that name.",
+        "",
+        "Verify:",
+        "",
+        "```sh",
+        f"kubectl -n {dev} get ingress,certificate   # route: ingress; the Certificate READY True",
+        f"kubectl -n {dev} get httproute -o wide      # route: httproute; Accepted by the Gateway",
+        f"curl -v https://{host}/StatusPing   # the certificate's issuer, then "
+        '{"state":"RUNNING"}',
+        "```",
+    ]
+    if any(route.failover for route in stack.web):
+        out += [
+            "",
+            "A pair's host reaches its master's Service only. When the backup takes over, users "
+            "of that host reach nothing until the master is back: give the backup a host of its "
+            "own (`web.hosts.<backup>`) to reach it directly. A Service over both pods would send "
+            "users to the standby backup too, because the backup's readiness counts it ready "
+            "while it waits.",
+        ]
     return out

@@ -21,6 +21,7 @@ from emitter.targets.kubernetes import (
     disruption,
     mqtt,
     networking,
+    web,
     workloads,
 )
 from emitter.targets.kubernetes.metadata import workloads_of
@@ -62,10 +63,12 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
         *mqtt.objects(stack, settings),
+        *web.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
-        file_name(item): HEADER + certificates.note(item) + dump_yaml(item) for item in documents
+        file_name(item): HEADER + certificates.note(item) + web.note(item) + dump_yaml(item)
+        for item in documents
     }
     header = KUSTOMIZATION_HEADER
     if stack.transport is TransportName.PLAIN:

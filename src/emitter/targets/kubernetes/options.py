@@ -29,6 +29,71 @@ def _cidr(value: str) -> str:
     return str(network)
 
 
+class IssuerSpec(Model):
+    """The cert-manager issuer of the Ingress's certificate."""
+
+    name: str = Field(pattern=DNS_SUBDOMAIN, description="Name of the Issuer or ClusterIssuer.")
+    kind: Literal["ClusterIssuer", "Issuer"] = Field(
+        default="ClusterIssuer",
+        description=(
+            "`ClusterIssuer` (annotation `cert-manager.io/cluster-issuer`) or `Issuer`, in the "
+            "stack's namespace (`cert-manager.io/issuer`)."
+        ),
+    )
+
+
+class ParentGatewaySpec(Model):
+    """A Gateway API Gateway owned by the cluster's operators, with a TLS listener."""
+
+    name: str = Field(pattern=DNS_SUBDOMAIN, description="Name of the Gateway.")
+    namespace: str | None = Field(
+        default=None,
+        pattern=DNS_LABEL_PATTERN,
+        description=(
+            "Its namespace; the stack's own when unset. Its listener must allow routes from "
+            "the stack's namespace (`allowedRoutes`)."
+        ),
+    )
+    section_name: str | None = Field(
+        default=None,
+        pattern=DNS_LABEL_PATTERN,
+        description="The Gateway listener (its `name`) to attach to; every listener when unset.",
+    )
+
+
+class KubernetesWebSpec(Model):
+    """How the `web:` hosts are routed on Kubernetes."""
+
+    route: Literal["ingress", "httproute"] = Field(
+        default="ingress",
+        description=(
+            "`ingress`: an Ingress with a cert-manager certificate; `httproute`: Gateway API "
+            "HTTPRoutes attached to `parent_gateway`, which terminates TLS."
+        ),
+    )
+    ingress_class: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="The Ingress's `ingressClassName`; the cluster's default class when unset.",
+    )
+    issuer: IssuerSpec | None = Field(
+        default=None,
+        description="cert-manager issuer of the Ingress certificate: `{name, kind}`.",
+    )
+    parent_gateway: ParentGatewaySpec | None = Field(
+        default=None,
+        description="For `route: httproute`: the Gateway the routes attach to: `{name, namespace}`.",
+    )
+    controller_namespace: str | None = Field(
+        default=None,
+        pattern=DNS_LABEL_PATTERN,
+        description=(
+            "Namespace of the ingress controller (or Gateway implementation): the only "
+            "namespace besides the stack's own whose pods may reach the routed gateways' HTTP port."
+        ),
+    )
+
+
 class KubernetesSpec(Model):
     """Options of the Kubernetes target; overlays can change them per environment too."""
 
@@ -81,6 +146,12 @@ class KubernetesSpec(Model):
         default="4Gi",
         pattern=QUANTITY_PATTERN,
         description="Ephemeral storage limit per gateway container; beyond it the pod is evicted.",
+    )
+    web: KubernetesWebSpec | None = Field(
+        default=None,
+        description=(
+            "How the `web:` hosts are routed: Ingress (the default) or HTTPRoute, and its TLS."
+        ),
     )
 
 

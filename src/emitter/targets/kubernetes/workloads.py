@@ -357,6 +357,7 @@ def gateway_container(
         # The heap follows the container's memory limit instead of a fixed size.
         "wrapper.java.initmemory=0",
         "wrapper.java.maxmemory=0",
+        *image.proxy_arguments(workload.gateways),
         f"-XX:MaxRAMPercentage={HEAP_PERCENT}",
         *map(configuration.kubelet_literal, workload.template.jvm_args),
     ]
