@@ -1,7 +1,8 @@
 """Real external validators on what ignition-stack emits: kubeconform (strict, offline
 schemas, nothing skipped) on every golden Kubernetes tree and every overlay build, for every
 supported Kubernetes version. cert-manager's kinds (``transport: ssl``) are validated against
-cert-manager's own CRD schemas (``support/cert_manager.py``), never skipped."""
+cert-manager's own CRD schemas (``support/cert_manager.py``), the database's CloudNativePG Cluster
+against CloudNativePG's (``support/cloudnative_pg.py``), never skipped."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from emitter.targets.kubernetes.validation import schemas
 
 from .conftest import GOLDEN
-from .support import cert_manager
+from .support import cert_manager, cloudnative_pg
 from .support.validators import kustomize_build, run_kubeconform
 
 KUBERNETES_TREES = sorted(path for path in GOLDEN.glob("*/expected/kubernetes") if path.is_dir())
@@ -20,6 +21,10 @@ KUBERNETES_TREES = sorted(path for path in GOLDEN.glob("*/expected/kubernetes") 
 VERSIONS = [
     v for v in schemas.bundled_kubernetes_versions() if tuple(map(int, v.split("."))) >= (1, 29)
 ]
+
+
+def crd_locations() -> list[str]:
+    return [cert_manager.schema_location(), cloudnative_pg.schema_location()]
 
 
 def tree_id(path: Path) -> str:
@@ -35,9 +40,7 @@ def test_kubeconform_accepts_every_golden_tree(version: str) -> None:
         for path in tree.glob("*.yaml")
         if path.name != "kustomization.yaml"
     )
-    summary = run_kubeconform(
-        manifests, version, extra_schema_locations=[cert_manager.schema_location()]
-    )
+    summary = run_kubeconform(manifests, version, extra_schema_locations=crd_locations())
     assert summary["valid"] == len(manifests)
 
 
@@ -46,9 +49,7 @@ def test_kubeconform_accepts_every_golden_tree(version: str) -> None:
 def test_kustomize_builds_every_golden_base(tree: Path) -> None:
     built = kustomize_build(tree)
     listed = sum(1 for path in tree.glob("*.yaml") if path.name != "kustomization.yaml")
-    summary = run_kubeconform(
-        built, VERSIONS[-1], extra_schema_locations=[cert_manager.schema_location()]
-    )
+    summary = run_kubeconform(built, VERSIONS[-1], extra_schema_locations=crd_locations())
     assert summary["valid"] == listed
     assert f"namespace: {'plant'}" in built
 

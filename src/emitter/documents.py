@@ -8,7 +8,7 @@ stay fast.
 
 from __future__ import annotations
 
-from emitter import image, restore
+from emitter import database, image, restore
 from emitter.ir import Gateway, Stack
 from emitter.targets import registry
 from emitter.targets.registry import Target
@@ -89,7 +89,8 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             out += record.post_setup(stack)
     if stack.pairs:
         out += _verify_pairs(stack, records)
-    out += _modules(stack) + restore.post_setup(stack) + _licensing(stack) + _security(stack)
+    out += _modules(stack) + restore.post_setup(stack) + database.post_setup(stack)
+    out += _licensing(stack) + _security(stack)
     return "\n".join(out)
 
 

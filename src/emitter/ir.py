@@ -98,6 +98,26 @@ class Gateway(_Frozen):
     modules_enabled: tuple[str, ...] | None = None
     # Its role's backup, on the gateway that restores it (a pair's master, a single gateway).
     restore: Restore | None = None
+    # The names of its role's database connections: it reaches the database, and (unless it is
+    # a pair's backup, which receives them from its master) has them written before it starts.
+    database_connections: tuple[str, ...] = ()
+
+
+class DatabaseConnection(_Frozen):
+    """A connection the gateways of one role get to the stack's database."""
+
+    role: str
+    name: str
+
+
+class Database(_Frozen):
+    """The stack's database (emitter.database): what runs, and who connects to it."""
+
+    engine: str  # a key of database.ENGINES
+    version: str  # major.minor: the images' tag
+    name: str  # the database
+    owner: str  # the user that owns it; the gateways connect as this user
+    connections: tuple[DatabaseConnection, ...]
 
 
 class Tier(_Frozen):
@@ -127,6 +147,8 @@ class DataLayout(_Frozen):
     gateway_network: str
     # The gateway's Gateway Network keystore (PKCS12, password metro, private key metro-key).
     metro_keystore: str
+    # The folder of file-based database connections (8.3); None: the release has none (8.1).
+    database_connections: str | None = None
 
 
 class IgnitionRelease(_Frozen):
@@ -156,6 +178,8 @@ class Stack(_Frozen):
     admin_password_secret: str  # name of the secret that holds the admin password (never its value)
     # With SSL on Kubernetes: the Secret holding the password of cert-manager's keystores.
     keystore_password_secret: str
+    # The stack's database; None without one, or while a rule (IS150) stops the stack.
+    database: Database | None = None
 
     def gateway(self, name: str) -> Gateway | None:
         return next((gateway for gateway in self.gateways if gateway.name == name), None)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from emitter.diagnostics import EmitterError
 from emitter.documents import post_setup
+from emitter.ir import Stack
 from emitter.pipeline import Resolved, render
 from emitter.scaffold import WORKFLOW, ci_workflow
 from emitter.scratch import SCRATCH_PREFIX
@@ -94,7 +95,7 @@ def create_project(
         write_trees(staging, trees)
         for sub, files in trees.items():
             written.extend(f"{sub}/{path}" if sub else path for path in files)
-        for password_file in _password_files(targets):
+        for password_file in _password_files(targets, resolved.stack):
             _write_password(staging / password_file)
             written.append(password_file)
         if directory.exists():
@@ -103,13 +104,19 @@ def create_project(
     return sorted(written)
 
 
-def _password_files(targets: tuple[str, ...]) -> list[str]:
-    return sorted({path for name in targets for path in registry.get(name).password_files})
+def _password_files(targets: tuple[str, ...], stack: Stack) -> list[str]:
+    found = {path for name in targets for path in registry.get(name).password_files}
+    for name in targets:
+        more = registry.get(name).stack_password_files
+        if more is not None:
+            found.update(more(stack))
+    return sorted(found)
 
 
 def _write_password(path: Path) -> None:
-    """A random admin password, generated once; the only randomness ignition-stack produces."""
-    path.parent.mkdir(mode=0o700)
+    """A random password (the admin's, a database's), generated once; the only randomness
+    ignition-stack produces."""
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     path.parent.chmod(0o700)  # other host users cannot reach it
     # Created 0600 (readable by the user who starts the stack only): the target copies it
     # where only the gateway's uid 2003 can read it.

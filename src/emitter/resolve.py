@@ -12,9 +12,12 @@ import re
 from typing import Any
 
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
+from emitter.database import ENGINES
 from emitter.gateway_settings import RoleSettings
 from emitter.image import read_release
 from emitter.ir import (
+    Database,
+    DatabaseConnection,
     Gateway,
     GatewayNetworkLink,
     GatewayNetworkSettings,
@@ -64,8 +67,17 @@ def expand(spec: StackSpec) -> StackSpec:
             "redundant": redundant,
             "edge_role": edge_role,
             "gateways": gateways,
+            "database": database_defaults(spec),
         }
     )
+
+
+def database_defaults(spec: StackSpec) -> Any:
+    """The database with its engine's pinned release filled in (an unknown engine: IS150)."""
+    database = spec.database
+    if database is None or database.version is not None or database.engine not in ENGINES:
+        return database
+    return database.model_copy(update={"version": ENGINES[database.engine].default_version})
 
 
 def replica_count(spec: StackSpec, architecture: Architecture) -> int:
@@ -194,6 +206,11 @@ def lower(spec: StackSpec) -> Stack:
                 license=gateway.license.secret if gateway.license else None,
                 **operator_settings((spec.roles or {}).get(gateway.role), gateway),
                 restore=restore_of(spec, architecture, gateway),
+                database_connections=tuple(
+                    connection.name
+                    for connection in (spec.database.connections if spec.database else ())
+                    if connection.role == gateway.role
+                ),
             )
         )
 
@@ -214,6 +231,24 @@ def lower(spec: StackSpec) -> Stack:
         system_name_prefix=prefix,
         admin_password_secret=f"{spec.name}-gateway-admin",
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
+        database=database_of(spec),
+    )
+
+
+def database_of(spec: StackSpec) -> Database | None:
+    """The stack's database; None without one, or with an engine rule IS150 refuses."""
+    database = spec.database
+    if database is None or database.engine not in ENGINES:
+        return None
+    return Database(
+        engine=database.engine,
+        version=database.version or ENGINES[database.engine].default_version,
+        name=database.name,
+        owner=database.owner,
+        connections=tuple(
+            DatabaseConnection(role=connection.role, name=connection.name)
+            for connection in database.connections
+        ),
     )
 
 

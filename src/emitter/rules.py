@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 
 from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
 from emitter.architectures import ARCHITECTURES, Architecture
+from emitter.database import database_rules
 from emitter.diagnostics import Diagnostic, Severity, error, preview
 from emitter.gateway_settings import settings_rules
 from emitter.image import ReleaseTooOld, read_release, supported_releases
@@ -606,6 +607,7 @@ RULES: tuple[Rule, ...] = (
     license_rules,
     module_rules,
     restore_rules,
+    database_rules,
 )
 
 

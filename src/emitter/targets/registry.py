@@ -120,6 +120,8 @@ class Target:
     project_files: Callable[[Stack], dict[str, str]] | None = None
     # Paths below the project where ``create`` writes a random admin password (git-ignored).
     password_files: tuple[str, ...] = ()
+    # Further random passwords a stack needs (git-ignored), such as its database's.
+    stack_password_files: Callable[[Stack], tuple[str, ...]] | None = None
     # What ``create`` prints to start the stack (``{directory}``: the project directory).
     start_command: str | None = None
     # This target's section of POST-SETUP.md, as lines.

@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from emitter.targets.kubernetes.options import KubernetesSpec
 
-from ...support import cert_manager
+from ...support import cert_manager, cloudnative_pg
 from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build
 
 OLDEST_SUPPORTED = Version("1.29")
@@ -72,6 +72,9 @@ def validate_strictly(path: str, item: dict[str, Any], version: str) -> None:
         problems = cert_manager.problems(item, version)
         assert problems is not None, f"{path}: cert-manager has no CRD for {item['kind']}"
         assert problems == [], f"{path} is invalid for cert-manager {cert_manager.VERSION}"
+        return
+    if cloudnative_pg.is_cloudnative_pg(item):
+        assert cloudnative_pg.validate_objects([item], version) == 1, path
         return
     try:
         kubernetes_validate.validate(item, version, strict=True)

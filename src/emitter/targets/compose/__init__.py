@@ -39,6 +39,7 @@ TARGET = Target(
     drift_notes=lazy("emitter.targets.compose.drift:drift_notes"),
     project_files=lazy("emitter.targets.compose.guide:entrypoint"),
     password_files=(PASSWORD_FILE,),
+    stack_password_files=lazy("emitter.targets.compose.database:password_files"),
     start_command="cd {directory} && docker compose up -d",
     post_setup=lazy("emitter.targets.compose.guide:section"),
     pair_access=lazy("emitter.targets.compose.guide:pair_access"),

@@ -15,6 +15,12 @@ MODULES_SUFFIX = "-modules"
 # The Compose target's copy of the admin password, readable by the gateways' uid only.
 ADMIN_PASSWORD_VOLUME = "gateway-admin-password"
 RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME})
+# The stack's database (emitter.database): its service is ``database.SERVICE``; its volume, its
+# own network and its password secret (a git-ignored file ``create`` writes once).
+DATABASE_VOLUME = "postgres-data"
+DATABASE_NETWORK = "postgres"
+DATABASE_SECRET = "database-password"
+DATABASE_PASSWORD_FILE = "secrets/database-password"
 
 
 def certificates_volume(gateway: str) -> str:

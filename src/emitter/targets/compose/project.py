@@ -13,8 +13,9 @@ import ipaddress
 import posixpath
 from typing import Any
 
-from emitter import image, licensing, modules, restore
+from emitter import database, image, licensing, modules, restore
 from emitter.ir import Gateway, Stack
+from emitter.targets.compose import database as compose_database
 from emitter.targets.compose.names import (
     ADMIN_PASSWORD_VOLUME,
     BOOTSTRAP_SUFFIX,
@@ -104,6 +105,10 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
         services[gateway.name] = gateway_service(stack, gateway, options)
     volumes[ADMIN_PASSWORD_VOLUME] = {}
     volumes.update({gateway.volume: {} for gateway in stack.gateways})
+    extra = compose_database.document(stack)
+    if stack.database is not None:
+        services[database.SERVICE] = compose_database.service(stack, NO_NEW_PRIVILEGES)
+    volumes.update(extra["volumes"])
     return {
         "name": stack.name,
         "x-ignition-stack": {
@@ -116,9 +121,17 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
             ),
         },
         "services": services,
-        "networks": {network: {} for network in stack.networks},
+        "networks": {**{network: {} for network in stack.networks}, **extra["networks"]},
         "volumes": volumes,
-        "secrets": dict(sorted({SECRET: {"file": SECRET_FILE}, **license_secrets(stack)}.items())),
+        "secrets": dict(
+            sorted(
+                {
+                    SECRET: {"file": SECRET_FILE},
+                    **license_secrets(stack),
+                    **extra["secrets"],
+                }.items()
+            )
+        ),
     }
 
 
@@ -226,6 +239,7 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     volumes.extend(_redundancy_mount(gateway))
     volumes.extend(_module_mounts(gateway, seed=True))
     volumes.extend(_restore_mount(gateway))
+    connections = compose_database.bootstrap(stack, gateway)
     return {
         "image": stack.image,
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
@@ -240,11 +254,12 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
                     "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
                     "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
                     **restore.seed_environment(gateway, url=False),
+                    **connections["environment"],
                 }.items()
             )
         ),
         "volumes": volumes,
-        "secrets": [SECRET],
+        "secrets": [SECRET, *connections["secrets"]],
         **({"depends_on": depends_on} if depends_on else {}),
         "cap_drop": ["ALL"],
         "cap_add": BOOTSTRAP_CAPABILITIES,
@@ -372,10 +387,11 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
             *_redundancy_mount(gateway),
             *_module_mounts(gateway, seed=False),
         ],
-        "networks": list(gateway.networks),
+        "networks": [*gateway.networks, *compose_database.gateway_networks(gateway)],
         **_license_mounts(gateway),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
+            **compose_database.gateway_depends_on(stack, gateway),
         },
         "healthcheck": {
             "test": ["CMD", *image.health_command()],

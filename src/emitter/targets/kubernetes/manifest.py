@@ -19,6 +19,7 @@ from emitter.ir import Stack
 from emitter.targets.kubernetes import (
     certificates,
     configuration,
+    database,
     disruption,
     networking,
     workloads,
@@ -64,10 +65,12 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *networking.network_policies(stack, units, settings),
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
+        *database.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
-        file_name(item): HEADER + certificates.note(item) + dump_yaml(item) for item in documents
+        file_name(item): HEADER + certificates.note(item) + _database_note(item) + dump_yaml(item)
+        for item in documents
     }
     header = KUSTOMIZATION_HEADER
     if stack.transport is TransportName.PLAIN:
@@ -87,6 +90,10 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
             ),
         ),
     )
+
+
+def _database_note(item: dict[str, Any]) -> str:
+    return database.NOTE if database.is_cluster(item) else ""
 
 
 def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:

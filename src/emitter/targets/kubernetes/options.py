@@ -29,6 +29,27 @@ def _cidr(value: str) -> str:
     return str(network)
 
 
+class KubernetesDatabaseSpec(Model):
+    """The stack's database on Kubernetes: a CloudNativePG ``Cluster`` (emitter.database)."""
+
+    instances: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="PostgreSQL instances: 1, or more for a primary with standby replicas.",
+    )
+    storage_size: str = Field(
+        default="5Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Size of each instance's volume claim.",
+    )
+    storage_class: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="Storage class of the database's volumes; cluster default when unset.",
+    )
+
+
 class KubernetesSpec(Model):
     """Options of the Kubernetes target; overlays can change them per environment too."""
 
@@ -81,6 +102,13 @@ class KubernetesSpec(Model):
         default="4Gi",
         pattern=QUANTITY_PATTERN,
         description="Ephemeral storage limit per gateway container; beyond it the pod is evicted.",
+    )
+    database: KubernetesDatabaseSpec | None = Field(
+        default=None,
+        description=(
+            "The CloudNativePG `Cluster` of the stack's `database`: `instances` (default 1), "
+            "`storage_size` (default 5Gi), `storage_class`."
+        ),
     )
 
 
