@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from .conftest import GOLDEN, Result
-from .support import cert_manager
+from .support import cert_manager, cloudnative_pg
 from .support.cases import CASES
 from .support.validators import kustomize_build, run_kubeconform
 
@@ -39,7 +39,13 @@ def test_every_scaffolded_overlay_builds_and_validates(cli: Cli, tmp_path: Path,
     for environment in ("dev", "production"):
         built = kustomize_build(overlays / environment)
         documents = [d for d in yaml.safe_load_all(built) if d]
-        run_kubeconform(built, extra_schema_locations=[cert_manager.schema_location()])
+        run_kubeconform(
+            built,
+            extra_schema_locations=[
+                cert_manager.schema_location(),
+                cloudnative_pg.schema_location(),
+            ],
+        )
         expected = "plant" if environment == "production" else "plant-dev"
         # The overlay creates the namespace it deploys into, under Pod Security "restricted".
         namespace_objects = [d for d in documents if d["kind"] == "Namespace"]

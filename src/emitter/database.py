@@ -404,6 +404,11 @@ def post_setup(stack: Stack) -> list[str]:
             f"Secret `{SERVICE}-app` (Kubernetes). Then Status > Connections > Databases shows "
             "it Valid.",
         ]
+    out.append(
+        "- **Compose password:** `secrets/database-password`, written once by `ignition-stack "
+        "create` (git-ignored). A project that adds `database:` later creates it before "
+        "`docker compose up`: `(umask 077; openssl rand -base64 24 > secrets/database-password)`."
+    )
     out += [
         f"- **Database health:** Compose: `docker compose exec {SERVICE} pg_isready -U "
         f"{database.owner} -d {database.name}` says `accepting connections`; Kubernetes: "

@@ -18,7 +18,7 @@ import yaml
 from emitter.targets.kubernetes.validation import crds, kubeconform, schemas
 
 from ...conftest import GOLDEN
-from ...support import cert_manager
+from ...support import cert_manager, cloudnative_pg
 from ...support.cases import SSL_CASES
 from ...support.validate_cli import CERTIFICATE, NEWEST, valid_manifests, validate, write
 from ...support.validators import find_kubeconform
@@ -86,10 +86,17 @@ def test_strict_passes_on_every_ssl_tree_with_cert_managers_crds(
     tree = GOLDEN / case / "expected" / "kubernetes"
     without = validate(tree, "--strict")
     assert without.exit_code == 1
-    assert "no schema for Certificate (cert-manager.io/v1), Issuer" in without.stderr
+    assert "no schema for Certificate (cert-manager.io/v1), " in without.stderr
+    assert "Issuer (cert-manager.io/v1)" in without.stderr
     assert "--crd" in without.stderr  # the hint
 
-    run = validate(tree, "--strict", "--crd", cert_manager_crds)
+    # A tree with the database's Cluster also needs CloudNativePG's CRDs.
+    database: list[str | Path] = []
+    kinds = 6
+    if any(tree.glob("postgresql.cnpg.io_*.yaml")):
+        kinds += len(cloudnative_pg.crd_schemas().kinds())
+        database = ["--crd", cloudnative_pg.CRDS]
+    run = validate(tree, "--strict", "--crd", cert_manager_crds, *database)
     assert run.exit_code == 0, run.stdout + run.stderr
     resources = sorted(tree.glob("cert-manager.io_*.yaml"))
     assert len(resources) >= 4
@@ -97,7 +104,7 @@ def test_strict_passes_on_every_ssl_tree_with_cert_managers_crds(
         kind = yaml.safe_load(path.read_text())["kind"]
         assert run.line(path.name).endswith(f": ok ({kind}/{path.stem.rsplit('_', 1)[1]})")
     assert " 0 failed, 0 skipped; Kubernetes " in run.stdout
-    assert "6 custom resource kinds from --crd" in run.stdout
+    assert f"{kinds} custom resource kinds from --crd" in run.stdout
     if find_kubeconform() is not None:  # kubeconform found the converted schemas too
         assert ", 0 invalid, 0 errors, 0 skipped" in run.stdout
 

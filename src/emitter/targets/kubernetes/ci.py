@@ -10,6 +10,8 @@ KUBECONFORM = "github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0"
 # The cert-manager whose CRDs `validate --crd` checks the Certificates and Issuers against: the
 # Go module carries them (deploy/crds), and `go mod download` verifies it against sum.golang.org.
 CERT_MANAGER = "github.com/cert-manager/cert-manager@v1.16.5"
+# The CloudNativePG whose CRDs check a `database:`'s Cluster (config/crd/bases of its module).
+CLOUDNATIVE_PG = "github.com/cloudnative-pg/cloudnative-pg@v1.27.0"
 # kubeconform's default schemas, plus the community catalogue for cert-manager's CRDs.
 CRD_SCHEMAS = "https://raw.githubusercontent.com/datreeio/CRDs-catalog/main/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
@@ -44,14 +46,18 @@ def steps() -> list[dict[str, Any]]:
 
 def validate_step() -> dict[str, Any]:
     """Strict (nothing may go unvalidated), with cert-manager's CRDs for the Certificates and
-    Issuers of `transport: ssl`, fetched even for a plain stack so that switching to ssl later
-    keeps the check passing."""
+    Issuers of `transport: ssl` and CloudNativePG's for a `database:`'s Cluster, fetched even
+    for a stack without them so that adding them later keeps the check passing."""
+    directory = "  python -c 'import json, sys; print(json.load(sys.stdin)[\"Dir\"])')\n"
     return {
-        "name": "Schema-check the generated files (cert-manager's CRDs included)",
+        "name": "Schema-check the generated files (cert-manager's and CloudNativePG's CRDs included)",
         "run": (
             "set -euo pipefail\n"
             f"module=$(go mod download -json {CERT_MANAGER} |\n"
-            "  python -c 'import json, sys; print(json.load(sys.stdin)[\"Dir\"])')\n"
-            'ignition-stack validate targets --strict --crd "$module/deploy/crds"\n'
+            + directory
+            + f"database=$(go mod download -json {CLOUDNATIVE_PG} |\n"
+            + directory
+            + 'ignition-stack validate targets --strict --crd "$module/deploy/crds" \\\n'
+            '  --crd "$database/config/crd/bases"\n'
         ),
     }
