@@ -29,6 +29,7 @@ from pydantic import Field
 
 from emitter.diagnostics import Diagnostic, error, preview, warning
 from emitter.model import Model
+from emitter.vocabulary import NodeRole
 
 if TYPE_CHECKING:
     from emitter.ir import Database, Gateway, Stack
@@ -165,8 +166,6 @@ class DatabaseSpec(Model):
 def writes_connections(gateway: Gateway) -> bool:
     """Whether a gateway's seeding step writes its connections: not a pair's backup, which
     receives them from its master by config sync (research §1.1)."""
-    from emitter.vocabulary import NodeRole
-
     if not gateway.database_connections:
         return False
     return gateway.redundancy is None or gateway.redundancy.role is not NodeRole.BACKUP
@@ -321,7 +320,7 @@ def _reserved(stack: Stack) -> Iterator[Diagnostic]:
             if name in taken:
                 yield error(
                     "IS154",
-                    f"{gateway.path}.{what}" if what == "volume" else f"{gateway.path}.name",
+                    f"{gateway.path}.{what}",
                     f"gateway {what} {name!r} is taken by {taken[name]}",
                     "rename the gateway (or its volume) in `gateways:`",
                 )

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..support import cert_manager
+from ..support import cert_manager, cloudnative_pg
 from ..support.validators import missing_tool
 
 KUBERNETES_VERSION = "v1.34.2"  # keep equal to KUBERNETES_VERSION in install-kubernetes.sh
@@ -332,6 +332,7 @@ class ControlPlane:
         self.kubectl.apply_objects(fake_node(name) for name in NODES)
         self._wait_nodes_ready()
         self.kubectl.apply_objects(cert_manager_crds())
+        self.kubectl.apply_objects(cloudnative_pg_crds())
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _launch(self, name: str, binaries: dict[str, Path], *args: str) -> None:
@@ -455,6 +456,18 @@ def cert_manager_crds() -> list[dict[str, Any]]:
         crd["metadata"] = {"name": document["metadata"]["name"]}
         crds.append(crd)
     return crds
+
+
+def cloudnative_pg_crds() -> list[dict[str, Any]]:
+    """CloudNativePG's CRDs, so a database's Cluster applies (no operator runs: the Cluster is
+    stored and validated by the API server, nothing more)."""
+    cloudnative_pg.crd_schemas()  # downloads them on first use
+    return [
+        document
+        for path in sorted(cloudnative_pg.CRDS.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition"
+    ]
 
 
 def find_binaries() -> dict[str, Path]:
