@@ -60,9 +60,10 @@ def document(stack: Stack) -> dict[str, dict[str, Any]]:
         return {"volumes": {}, "networks": {}, "secrets": {}}
     return {
         "volumes": {DATABASE_VOLUME: {}},
-        # Internal: the database reaches nothing outside it, and nothing but the connected
-        # gateways reaches the database (no published port).
-        "networks": {DATABASE_NETWORK: {"internal": True}},
+        # Only the connected gateways join it, and the database publishes no port. Not
+        # `internal`: that a gateway keeps its published port when it also joins an internal
+        # network was not tested on a real engine.
+        "networks": {DATABASE_NETWORK: {}},
         "secrets": {DATABASE_SECRET: {"file": SECRET_FILE}},
     }
 
