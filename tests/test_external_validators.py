@@ -1,8 +1,9 @@
 """Real external validators on what ignition-stack emits: kubeconform (strict, offline
 schemas, nothing skipped) on every golden Kubernetes tree and every overlay build, for every
 supported Kubernetes version. cert-manager's kinds (``transport: ssl``) are validated against
-cert-manager's own CRD schemas (``support/cert_manager.py``), and HTTPRoutes (``web:``) against
-the Gateway API's (``support/gateway_api.py``), never skipped."""
+cert-manager's own CRD schemas (``support/cert_manager.py``), HTTPRoutes (``web:``) against the
+Gateway API's (``support/gateway_api.py``) and the database's CloudNativePG Cluster against
+CloudNativePG's (``support/cloudnative_pg.py``), never skipped."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from emitter.targets.kubernetes.validation import schemas
 
 from .conftest import GOLDEN
-from .support import cert_manager, gateway_api
+from .support import cert_manager, cloudnative_pg, gateway_api
 from .support.validators import kustomize_build, run_kubeconform
 
 KUBERNETES_TREES = sorted(path for path in GOLDEN.glob("*/expected/kubernetes") if path.is_dir())
@@ -24,8 +25,12 @@ VERSIONS = [
 
 
 def crd_schemas() -> list[str]:
-    """The custom resources' schemas: cert-manager's and the Gateway API's."""
-    return [cert_manager.schema_location(), gateway_api.schema_location()]
+    """The custom resources' schemas: cert-manager's, the Gateway API's and CloudNativePG's."""
+    return [
+        cert_manager.schema_location(),
+        gateway_api.schema_location(),
+        cloudnative_pg.schema_location(),
+    ]
 
 
 def tree_id(path: Path) -> str:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from .conftest import GOLDEN, Result
-from .support import cert_manager, gateway_api
+from .support import cert_manager, cloudnative_pg, gateway_api
 from .support.cases import CASES
 from .support.validators import kustomize_build, run_kubeconform
 
@@ -41,7 +41,11 @@ def test_every_scaffolded_overlay_builds_and_validates(cli: Cli, tmp_path: Path,
         documents = [d for d in yaml.safe_load_all(built) if d]
         run_kubeconform(
             built,
-            extra_schema_locations=[cert_manager.schema_location(), gateway_api.schema_location()],
+            extra_schema_locations=[
+                cert_manager.schema_location(),
+                gateway_api.schema_location(),
+                cloudnative_pg.schema_location(),
+            ],
         )
         expected = "plant" if environment == "production" else "plant-dev"
         # The overlay creates the namespace it deploys into, under Pod Security "restricted".

@@ -18,7 +18,7 @@ from emitter import scaffold
 from emitter.targets.kubernetes import ci
 
 from .conftest import Result
-from .support import cert_manager, gateway_api
+from .support import cert_manager, cloudnative_pg, gateway_api
 from .support.validators import require_tool
 
 Cli = Callable[..., Result]
@@ -66,6 +66,10 @@ def test_the_validate_step_checks_http_routes(cli: Cli, tmp_path: Path) -> None:
     assert " 0 failed, 0 skipped; Kubernetes " in run.stdout
 
 
+def test_the_pinned_cloudnative_pg_is_the_one_the_suite_validates_against() -> None:
+    assert f"{cloudnative_pg.MODULE}@{cloudnative_pg.VERSION}" == ci.CLOUDNATIVE_PG
+
+
 @pytest.mark.external
 @pytest.mark.parametrize("transport", ["ssl", "plain"])
 def test_the_kubernetes_validate_step_passes_strict(
@@ -107,3 +111,20 @@ def test_the_compose_validate_step_passes(cli: Cli, tmp_path: Path) -> None:
     run = run_step(step, project)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Kubernetes" not in run.stdout
+
+
+@pytest.mark.external
+def test_the_validate_step_checks_a_database_cluster(cli: Cli, tmp_path: Path) -> None:
+    """A stack with a database: the Cluster is validated against CloudNativePG's CRD."""
+    from .support.cases import stack_file
+
+    require_tool("go")
+    require_tool("kubectl")
+    case = stack_file("scale-out-redundant-ssl-database")
+    created = cli("create", "plant", "-f", str(case), "--target", "all", "-o", str(tmp_path))
+    assert created.exit_code == 0, created.stderr
+    project = tmp_path / "plant"
+    run = run_step(validate_step(project), project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "postgresql.cnpg.io_v1_cluster_postgres.yaml: ok (Cluster/postgres)" in run.stdout
+    assert " 0 failed, 0 skipped; Kubernetes " in run.stdout

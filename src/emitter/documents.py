@@ -8,7 +8,7 @@ stay fast.
 
 from __future__ import annotations
 
-from emitter import image, mqtt, restore
+from emitter import database, image, mqtt, restore
 from emitter.ir import Gateway, Stack
 from emitter.targets import registry
 from emitter.targets.registry import Target
@@ -89,7 +89,12 @@ def post_setup(stack: Stack, targets: tuple[str, ...]) -> str:
             out += record.post_setup(stack)
     if stack.pairs:
         out += _verify_pairs(stack, records)
-    out += _modules(stack) + restore.post_setup(stack) + mqtt.post_setup(stack, targets)
+    out += (
+        _modules(stack)
+        + restore.post_setup(stack)
+        + database.post_setup(stack)
+        + mqtt.post_setup(stack, targets)
+    )
     out += _licensing(stack) + _security(stack)
     return "\n".join(out)
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from emitter import licensing, modules, restore
+from emitter import database, licensing, modules, restore
 from emitter.ir import DataLayout, Gateway, IgnitionRelease, Stack
 from emitter.reference import parse_image_reference
 from emitter.vocabulary import TransportName
@@ -71,6 +71,11 @@ RELEASES: dict[str, Release] = {
             # Same script, populateGanKeystore: "${IGNITION_DATA_DIR}/config/local/ignition/
             # gateway-network/keystore/metro-keystore.pfx" (commit 60a5783).
             metro_keystore="config/local/ignition/gateway-network/keystore/metro-keystore.pfx",
+            # docs/research/around-gateways.md §1.1: `config/resources/<collection>/ignition/
+            # database-connection/<name>/`, seeded and read VALID on 8.3.6 (knorr's seeding
+            # matrix); `external`, the collection a gateway backup restore leaves alone (83-api
+            # README; inferred, see §1.1).
+            database_connections="config/resources/external/ignition/database-connection",
         ),
     ),
 }
@@ -277,6 +282,8 @@ def seed_scripts(stack: Stack) -> tuple[str, ...]:
         scripts.append(INSTALL_CERTIFICATES_SCRIPT)
     if any(gateway.restore is not None for gateway in stack.gateways):
         scripts.append(restore.SCRIPT)
+    if any(gateway.database_connections for gateway in stack.gateways):
+        scripts.append(database.SCRIPT)
     return tuple(scripts)
 
 

@@ -101,6 +101,9 @@ class Gateway(_Frozen):
     # The web host a TLS-terminating proxy routes to this gateway (emitter.web): the gateway
     # then trusts the proxy's forwarded headers; its public address defaults to this host.
     web_host: str | None = None
+    # The names of its role's database connections: it reaches the database, and (unless it is
+    # a pair's backup, which receives them from its master) has them written before it starts.
+    database_connections: tuple[str, ...] = ()
 
 
 class WebRoute(_Frozen):
@@ -115,6 +118,23 @@ class WebRoute(_Frozen):
     # A pair behind one host: the master serves, the backup takes over when the master is down.
     failover: bool
     path: str  # where it sits in the stack file
+
+
+class DatabaseConnection(_Frozen):
+    """A connection the gateways of one role get to the stack's database."""
+
+    role: str
+    name: str
+
+
+class Database(_Frozen):
+    """The stack's database (emitter.database): what runs, and who connects to it."""
+
+    engine: str  # a key of database.ENGINES
+    version: str  # major.minor: the images' tag
+    name: str  # the database
+    owner: str  # the user that owns it; the gateways connect as this user
+    connections: tuple[DatabaseConnection, ...]
 
 
 class Tier(_Frozen):
@@ -144,6 +164,8 @@ class DataLayout(_Frozen):
     gateway_network: str
     # The gateway's Gateway Network keystore (PKCS12, password metro, private key metro-key).
     metro_keystore: str
+    # The folder of file-based database connections (8.3); None: the release has none (8.1).
+    database_connections: str | None = None
 
 
 class IgnitionRelease(_Frozen):
@@ -192,6 +214,8 @@ class Stack(_Frozen):
     mqtt: MqttBroker | None = None
     # The web hosts, in stack-file order (empty: no web access through a proxy).
     web: tuple[WebRoute, ...] = ()
+    # The stack's database; None without one, or while a rule (IS150) stops the stack.
+    database: Database | None = None
 
     def gateway(self, name: str) -> Gateway | None:
         return next((gateway for gateway in self.gateways if gateway.name == name), None)

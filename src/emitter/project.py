@@ -115,7 +115,7 @@ def _password_files(targets: tuple[str, ...], stack: Stack) -> list[str]:
 
 
 def _write_password(path: Path) -> None:
-    """A random password (the admin's, the MQTT broker's), generated once; the only randomness
+    """A random password (the admin's, the MQTT broker's, a database's), generated once; the only randomness
     ignition-stack produces."""
     path.parent.mkdir(mode=0o700, exist_ok=True)
     path.parent.chmod(0o700)  # other host users cannot reach it

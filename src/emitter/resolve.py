@@ -13,9 +13,12 @@ from typing import Any
 
 from emitter import mqtt
 from emitter.architectures import ARCHITECTURES, BACKUP_SUFFIX, Architecture, RoleShape
+from emitter.database import ENGINES
 from emitter.gateway_settings import RoleSettings
 from emitter.image import read_release
 from emitter.ir import (
+    Database,
+    DatabaseConnection,
     Gateway,
     GatewayNetworkLink,
     GatewayNetworkSettings,
@@ -71,8 +74,17 @@ def expand(spec: StackSpec) -> StackSpec:
                 spec.mqtt,
                 tuple(dict.fromkeys([*architecture.role_names, *(g.role for g in gateways)])),
             ),
+            "database": database_defaults(spec),
         }
     )
+
+
+def database_defaults(spec: StackSpec) -> Any:
+    """The database with its engine's pinned release filled in (an unknown engine: IS150)."""
+    database = spec.database
+    if database is None or database.version is not None or database.engine not in ENGINES:
+        return database
+    return database.model_copy(update={"version": ENGINES[database.engine].default_version})
 
 
 def replica_count(spec: StackSpec, architecture: Architecture) -> int:
@@ -206,6 +218,11 @@ def lower(spec: StackSpec) -> Stack:
                 ),
                 restore=restore_of(spec, architecture, gateway),
                 web_host=hosts.get(gateway.name),
+                database_connections=tuple(
+                    connection.name
+                    for connection in (spec.database.connections if spec.database else ())
+                    if connection.role == gateway.role
+                ),
             )
         )
 
@@ -228,6 +245,24 @@ def lower(spec: StackSpec) -> Stack:
         keystore_password_secret=f"{spec.name}-gateway-network-keystore",
         mqtt=broker_of(spec, gateways),
         web=routes,
+        database=database_of(spec),
+    )
+
+
+def database_of(spec: StackSpec) -> Database | None:
+    """The stack's database; None without one, or with an engine rule IS150 refuses."""
+    database = spec.database
+    if database is None or database.engine not in ENGINES:
+        return None
+    return Database(
+        engine=database.engine,
+        version=database.version or ENGINES[database.engine].default_version,
+        name=database.name,
+        owner=database.owner,
+        connections=tuple(
+            DatabaseConnection(role=connection.role, name=connection.name)
+            for connection in database.connections
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     create_model,
 )
 
+from emitter.database import DatabaseSpec
 from emitter.diagnostics import Diagnostic, StackInvalid, error, preview
 from emitter.gateway_settings import PublicAddressSpec, RoleSettings
 from emitter.image import supported_releases
@@ -222,6 +223,14 @@ class StackFields(Model):
     gateways: list[GatewaySpec] | None = Field(
         default=None,
         description="Every gateway, explicitly. Omit to derive them from the architecture.",
+    )
+    database: DatabaseSpec | None = Field(
+        default=None,
+        description=(
+            "A database beside the gateways (Compose: a service; Kubernetes: a CloudNativePG "
+            "`Cluster`), and the roles whose gateways get a connection to it, made before "
+            "their first start: `{engine: postgres, connections: [{role: backend}]}`."
+        ),
     )
 
 

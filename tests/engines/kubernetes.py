@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ..support import cert_manager, gateway_api
+from ..support import cert_manager, cloudnative_pg, gateway_api
 from ..support.validators import missing_tool
 
 KUBERNETES_VERSION = "v1.34.2"  # keep equal to KUBERNETES_VERSION in install-kubernetes.sh
@@ -334,6 +334,8 @@ class ControlPlane:
         self.kubectl.apply_objects(cert_manager_crds())
         # The Gateway API's, for the HTTPRoutes of `web:` (route: httproute).
         self.kubectl.apply_objects(gateway_api.crd_documents())
+        # CloudNativePG's, for the Cluster of `database:`.
+        self.kubectl.apply_objects(cloudnative_pg_crds())
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _launch(self, name: str, binaries: dict[str, Path], *args: str) -> None:
@@ -457,6 +459,18 @@ def cert_manager_crds() -> list[dict[str, Any]]:
         crd["metadata"] = {"name": document["metadata"]["name"]}
         crds.append(crd)
     return crds
+
+
+def cloudnative_pg_crds() -> list[dict[str, Any]]:
+    """CloudNativePG's CRDs, so a database's Cluster applies (no operator runs: the Cluster is
+    stored and validated by the API server, nothing more)."""
+    cloudnative_pg.crd_schemas()  # downloads them on first use
+    return [
+        document
+        for path in sorted(cloudnative_pg.CRDS.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition"
+    ]
 
 
 def find_binaries() -> dict[str, Path]:

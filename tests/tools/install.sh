@@ -7,8 +7,9 @@
 #   trivy           reasoned exceptions of (tests/support/scanners.py); trivy is the heaviest
 #                   build here (cold: about 3 GB of modules, 2.5 GB of build cache, 330 MB binary)
 # and cert-manager's CRDs (.tools/cert-manager/), the schemas its Certificates and Issuers are
-# validated against, and the Gateway API's standard-channel CRDs (.tools/gateway-api/), the
-# schemas of the HTTPRoutes of `web:`. All come from the Go module proxy; a second run reuses what is there.
+# validated against, the Gateway API's standard-channel CRDs (.tools/gateway-api/), the schemas
+# of the HTTPRoutes of `web:`, and CloudNativePG's (.tools/cloudnative-pg/), the database
+# Cluster's. All come from the Go module proxy; a second run reuses what is there.
 # Last, install-kubernetes.sh builds the Kubernetes control plane the engine tests run
 # (about 8 minutes the first time).
 set -euo pipefail
@@ -19,6 +20,7 @@ KUBE_SCORE_VERSION=v1.20.0  # keep equal to KUBE_SCORE_VERSION in tests/support/
 TRIVY_VERSION=v0.74.0  # keep equal to TRIVY_VERSION in tests/support/scanners.py
 CERT_MANAGER_VERSION=v1.16.5  # keep equal to VERSION in tests/support/cert_manager.py
 GATEWAY_API_VERSION=v1.3.0  # keep equal to VERSION in tests/support/gateway_api.py
+CLOUDNATIVE_PG_VERSION=v1.27.0  # keep equal to VERSION in tests/support/cloudnative_pg.py
 bin="$PWD/.tools/bin"
 mkdir -p "$bin"
 
@@ -49,7 +51,15 @@ if [ ! -d "$gateway_crds" ]; then
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   mkdir -p "$gateway_crds.partial" && cp "$module"/config/crd/standard/*.yaml "$gateway_crds.partial/" && mv "$gateway_crds.partial" "$gateway_crds"
 fi
-echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION, trivy $TRIVY_VERSION; cert-manager CRDs $CERT_MANAGER_VERSION, Gateway API CRDs $GATEWAY_API_VERSION"
+# CloudNativePG's CRDs (.tools/cloudnative-pg/), the schemas the database's Cluster is validated
+# against (docs/research/around-gateways.md §2).
+cnpg_crds="$PWD/.tools/cloudnative-pg/$CLOUDNATIVE_PG_VERSION/crds"
+if [ ! -d "$cnpg_crds" ]; then
+  module=$(cd "$(mktemp -d)" && go mod download -json "github.com/cloudnative-pg/cloudnative-pg@$CLOUDNATIVE_PG_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  mkdir -p "$cnpg_crds.partial" && cp "$module"/config/crd/bases/*.yaml "$cnpg_crds.partial/" && mv "$cnpg_crds.partial" "$cnpg_crds"
+fi
+echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION, trivy $TRIVY_VERSION; CRDs: cert-manager $CERT_MANAGER_VERSION, Gateway API $GATEWAY_API_VERSION, CloudNativePG $CLOUDNATIVE_PG_VERSION"
 # The real engines of the engine tests: a Kubernetes control plane (built from the Go module
 # proxy), and the Docker engine with the cached Debian base image of the Compose tests (root only).
 tests/tools/install-kubernetes.sh  # from the repository root, where the cd above left us

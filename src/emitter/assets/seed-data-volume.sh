@@ -13,6 +13,9 @@
 #   RESTORE_SOURCE, RESTORE_SHA256, RESTORE_MAX_BYTES
 #                        a gateway backup to restore: staged by restore-backup.sh (next to this
 #                        script) only right after an empty volume is filled, never otherwise
+#   DATABASE_WAIT, DATABASE_CONNECTIONS, ...
+#                        wait for the stack's database, and write the gateway's connections to
+#                        it (once): database-connection.sh, next to this script
 #   ADMIN_PASSWORD_SOURCE, ADMIN_PASSWORD_COPY
 #                        copy the admin password file SOURCE to COPY with mode 0400, in a
 #                        directory of its own (0500), both owned by SEED_OWNER (as root; else by
@@ -86,6 +89,10 @@ fi
 
 if [ -n "${ADMIN_PASSWORD_SOURCE:-}" ]; then
   copy_admin_password "$ADMIN_PASSWORD_SOURCE" "${ADMIN_PASSWORD_COPY:?ADMIN_PASSWORD_COPY is not set}"
+fi
+
+if [ -n "${DATABASE_WAIT:-}${DATABASE_CONNECTIONS:-}" ]; then
+  bash "$(dirname "${BASH_SOURCE[0]}")/database-connection.sh" "$volume"
 fi
 
 if [ -n "${GAN_KEYSTORE:-}" ]; then

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from emitter.advice import eula_rule, plain_transport_rule, spokes_rule
+from emitter.database import database_rules
 from emitter.diagnostics import Diagnostic, Severity
 from emitter.gateway_settings import settings_rules
 from emitter.ir import Stack
@@ -106,6 +107,7 @@ RULES: tuple[Rule, ...] = (
     restore_rules,
     mqtt_rules,
     web_rules,
+    database_rules,
 )
 
 

@@ -147,7 +147,8 @@ class Target:
     project_files: Callable[[Stack], dict[str, str]] | None = None
     # Paths below the project where ``create`` writes a random admin password (git-ignored).
     password_files: tuple[str, ...] = ()
-    # More such paths that only some stacks need (the MQTT broker's password), by stack.
+    # More random passwords that only some stacks need (the MQTT broker's, the database's), by
+    # stack: git-ignored files ``create`` writes once.
     stack_password_files: Callable[[Stack], tuple[str, ...]] | None = None
     # What ``create`` prints to start the stack (``{directory}``: the project directory).
     start_command: str | None = None

@@ -205,6 +205,10 @@ def test_docker_compose_parses_the_created_project(case: str, tmp_path: Path) ->
         assert subpaths == [m["volume"]["subpath"] for m in service["volumes"] if "volume" in m]
     secret = Path(model["secrets"]["gateway-admin-password"]["file"])
     assert secret == project / "secrets" / "gateway-admin-password" and secret.is_file()
+    if "database-password" in expected["secrets"]:
+        # The database's password, written once by create beside the admin's.
+        secret = Path(model["secrets"]["database-password"]["file"])
+        assert secret == project / "secrets" / "database-password" and secret.is_file()
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from emitter.targets.kubernetes import emit
 from emitter.targets.kubernetes.validation import kubeconform, schemas
 
 from ...conftest import GOLDEN
-from ...support import cert_manager, gateway_api
+from ...support import cert_manager, cloudnative_pg, gateway_api
 from ...support.cases import SSL_CASES
 from ...support.validators import require_tool, run_kubeconform
 from .emitted import (
@@ -81,6 +81,12 @@ def test_the_ssl_golden_cases_exist() -> None:
 @pytest.mark.parametrize("case", SSL_CASES)
 def test_ssl_golden_tree_validates_strictly(case: str, version: str) -> None:
     objects = golden_objects(case)
+    # A database's Cluster: against CloudNativePG's CRD (test_kubernetes_database.py too).
+    database = {
+        path: item for path, item in objects.items() if cloudnative_pg.is_cloudnative_pg(item)
+    }
+    assert cloudnative_pg.validate_objects(database.values(), version) == len(database)
+    objects = {path: item for path, item in objects.items() if path not in database}
     core = {
         path: item
         for path, item in objects.items()

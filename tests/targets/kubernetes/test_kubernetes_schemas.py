@@ -17,7 +17,7 @@ from packaging.version import Version
 
 from emitter.targets.kubernetes.options import KubernetesSpec
 
-from ...support import cert_manager, gateway_api
+from ...support import cert_manager, cloudnative_pg, gateway_api
 from .emitted import CASE_IDS, CASES, KUSTOMIZATION, Emitted, build
 
 OLDEST_SUPPORTED = Version("1.29")
@@ -79,6 +79,8 @@ def validate_strictly(path: str, item: dict[str, Any], version: str) -> None:
         assert problems == [], (
             f"{path} is invalid for Gateway API {gateway_api.VERSION}: {problems}"
         )
+    if cloudnative_pg.is_cloudnative_pg(item):
+        assert cloudnative_pg.validate_objects([item], version) == 1, path
         return
     try:
         kubernetes_validate.validate(item, version, strict=True)

@@ -18,7 +18,7 @@ import yaml
 from emitter.targets.kubernetes.validation import crds, kubeconform, schemas
 
 from ...conftest import GOLDEN
-from ...support import cert_manager, gateway_api
+from ...support import cert_manager, cloudnative_pg, gateway_api
 from ...support.cases import SSL_CASES
 from ...support.validate_cli import CERTIFICATE, NEWEST, valid_manifests, validate, write
 from ...support.validators import find_kubeconform
@@ -96,9 +96,17 @@ def test_strict_passes_on_every_ssl_tree_with_cert_managers_crds(
     assert "Issuer (cert-manager.io/v1)" in without.stderr
     assert "--crd" in without.stderr  # the hint
 
-    # A tree with HTTPRoutes (``web:``) needs the Gateway API's CRDs too.
+    # A tree with HTTPRoutes (``web:``) needs the Gateway API's CRDs too, and one with the
+    # database's Cluster CloudNativePG's.
+    extra: list[str | Path] = []
+    kinds = 6
     routes = sorted(tree.glob("gateway.networking.k8s.io_*.yaml"))
-    extra = ["--crd", gateway_api_crds] if routes else []
+    if routes:
+        kinds += 5
+        extra += ["--crd", gateway_api_crds]
+    if any(tree.glob("postgresql.cnpg.io_*.yaml")):
+        kinds += len(cloudnative_pg.crd_schemas().kinds())
+        extra += ["--crd", cloudnative_pg.CRDS]
     run = validate(tree, "--strict", "--crd", cert_manager_crds, *extra)
     assert run.exit_code == 0, run.stdout + run.stderr
     resources = sorted(tree.glob("cert-manager.io_*.yaml"))
@@ -107,7 +115,7 @@ def test_strict_passes_on_every_ssl_tree_with_cert_managers_crds(
         kind = yaml.safe_load(path.read_text())["kind"]
         assert run.line(path.name).endswith(f": ok ({kind}/{path.stem.rsplit('_', 1)[1]})")
     assert " 0 failed, 0 skipped; Kubernetes " in run.stdout
-    assert f"{11 if routes else 6} custom resource kinds from --crd" in run.stdout
+    assert f"{kinds} custom resource kinds from --crd" in run.stdout
     if find_kubeconform() is not None:  # kubeconform found the converted schemas too
         assert ", 0 invalid, 0 errors, 0 skipped" in run.stdout
 

@@ -26,6 +26,12 @@ WEB_NAMES = frozenset(
     {WEB_PROXY, WEB_CERTIFICATES_SERVICE, WEB_CA_VOLUME, WEB_CERTIFICATES_VOLUME, WEB_ACME_VOLUME}
 )
 RESERVED_NAMES = frozenset({PKI_SERVICE, CA_VOLUME, ADMIN_PASSWORD_VOLUME, *WEB_NAMES})
+# The stack's database (emitter.database): its service is ``database.SERVICE``; its volume, its
+# own network and its password secret (a git-ignored file ``create`` writes once).
+DATABASE_VOLUME = "postgres-data"
+DATABASE_NETWORK = "postgres"
+DATABASE_SECRET = "database-password"
+DATABASE_PASSWORD_FILE = "secrets/database-password"
 
 
 def certificates_volume(gateway: str) -> str:

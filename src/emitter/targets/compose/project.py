@@ -13,8 +13,9 @@ import ipaddress
 import posixpath
 from typing import Any
 
-from emitter import image, licensing, modules, restore
+from emitter import database, image, licensing, modules, restore
 from emitter.ir import Gateway, Stack
+from emitter.targets.compose import database as compose_database
 from emitter.targets.compose import mqtt as broker
 from emitter.targets.compose import web
 from emitter.targets.compose.names import (
@@ -115,6 +116,10 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
     volumes.update({gateway.volume: {} for gateway in stack.gateways})
     volumes.update(broker.volumes(stack))
     networks = [*stack.networks, *([web.NETWORK] if stack.web else [])]
+    extra = compose_database.document(stack)
+    if stack.database is not None:
+        services[database.SERVICE] = compose_database.service(stack, NO_NEW_PRIVILEGES)
+    volumes.update(extra["volumes"])
     return {
         "name": stack.name,
         "x-ignition-stack": {
@@ -127,14 +132,23 @@ def compose_document(stack: Stack, options: ComposeSpec | None = None) -> dict[s
             ),
         },
         "services": services,
-        "networks": {**{n: {} for n in networks}, **broker.networks(stack, options)},
+        "networks": {
+            **{n: {} for n in networks},
+            **broker.networks(stack, options),
+            **extra["networks"],
+        },
         "volumes": volumes,
-        "secrets": _secrets(stack),
+        "secrets": _secrets(stack, extra["secrets"]),
     }
 
 
-def _secrets(stack: Stack) -> dict[str, Any]:
-    found = {SECRET: {"file": SECRET_FILE}, **license_secrets(stack), **broker.secrets(stack)}
+def _secrets(stack: Stack, more: dict[str, Any]) -> dict[str, Any]:
+    found = {
+        SECRET: {"file": SECRET_FILE},
+        **license_secrets(stack),
+        **broker.secrets(stack),
+        **more,
+    }
     return dict(sorted(found.items()))
 
 
@@ -242,6 +256,7 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
     volumes.extend(_redundancy_mount(gateway))
     volumes.extend(_module_mounts(gateway, seed=True))
     volumes.extend(_restore_mount(gateway))
+    connections = compose_database.bootstrap(stack, gateway)
     return {
         "image": stack.image,
         # Root only here, to chown the volume to the gateway's uid; the gateway itself does not.
@@ -256,11 +271,12 @@ def bootstrap_service(stack: Stack, gateway: Gateway) -> dict[str, Any]:
                     "ADMIN_PASSWORD_SOURCE": SECRET_MOUNT,
                     "ADMIN_PASSWORD_COPY": _admin_password_copy(ADMIN_PASSWORD_COPY_MOUNT),
                     **restore.seed_environment(gateway, url=False),
+                    **connections["environment"],
                 }.items()
             )
         ),
         "volumes": volumes,
-        "secrets": [SECRET],
+        "secrets": [SECRET, *connections["secrets"]],
         **({"depends_on": depends_on} if depends_on else {}),
         "cap_drop": ["ALL"],
         "cap_add": BOOTSTRAP_CAPABILITIES,
@@ -392,11 +408,13 @@ def gateway_service(stack: Stack, gateway: Gateway, options: ComposeSpec) -> dic
         ],
         "networks": [
             *broker.gateway_networks(stack, gateway),
+            *compose_database.gateway_networks(gateway),
             *([web.NETWORK] if gateway.web_host else []),
         ],
         **_license_mounts(gateway),
         "depends_on": {
             gateway.name + BOOTSTRAP_SUFFIX: {"condition": "service_completed_successfully"},
+            **compose_database.gateway_depends_on(stack, gateway),
         },
         "healthcheck": {
             "test": ["CMD", *image.health_command()],

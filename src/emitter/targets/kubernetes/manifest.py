@@ -18,6 +18,7 @@ from emitter.ir import Stack
 from emitter.targets.kubernetes import (
     certificates,
     configuration,
+    database,
     disruption,
     mqtt,
     networking,
@@ -64,10 +65,15 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *certificates.objects(stack, units),
         *mqtt.objects(stack, settings),
         *web.objects(stack, units, settings),
+        *database.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
-        file_name(item): HEADER + certificates.note(item) + web.note(item) + dump_yaml(item)
+        file_name(item): HEADER
+        + certificates.note(item)
+        + web.note(item)
+        + _database_note(item)
+        + dump_yaml(item)
         for item in documents
     }
     header = KUSTOMIZATION_HEADER
@@ -80,6 +86,10 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         )
     files[KUSTOMIZATION] = header + dump_yaml(kustomization(stack, files))
     return Emission(files=dict(sorted(files.items())))
+
+
+def _database_note(item: dict[str, Any]) -> str:
+    return database.NOTE if database.is_cluster(item) else ""
 
 
 def document(model: BaseModel | dict[str, Any]) -> dict[str, Any]:

@@ -94,6 +94,27 @@ class KubernetesWebSpec(Model):
     )
 
 
+class KubernetesDatabaseSpec(Model):
+    """The stack's database on Kubernetes: a CloudNativePG ``Cluster`` (emitter.database)."""
+
+    instances: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="PostgreSQL instances: 1, or more for a primary with standby replicas.",
+    )
+    storage_size: str = Field(
+        default="5Gi",
+        pattern=QUANTITY_PATTERN,
+        description="Size of each instance's volume claim.",
+    )
+    storage_class: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="Storage class of the database's volumes; cluster default when unset.",
+    )
+
+
 class KubernetesSpec(Model):
     """Options of the Kubernetes target; overlays can change them per environment too."""
 
@@ -151,6 +172,13 @@ class KubernetesSpec(Model):
         default=None,
         description=(
             "How the `web:` hosts are routed: Ingress (the default) or HTTPRoute, and its TLS."
+        ),
+    )
+    database: KubernetesDatabaseSpec | None = Field(
+        default=None,
+        description=(
+            "The CloudNativePG `Cluster` of the stack's `database`: `instances` (default 1), "
+            "`storage_size` (default 5Gi), `storage_class`."
         ),
     )
 

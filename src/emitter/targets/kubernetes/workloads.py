@@ -50,7 +50,7 @@ from kubernetes.client.models import (
 from emitter import image, modules, restore
 from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
-from emitter.targets.kubernetes import certificates, configuration, licenses
+from emitter.targets.kubernetes import certificates, configuration, database, licenses
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
     GATEWAY_NETWORK_ANNOTATION,
@@ -181,6 +181,7 @@ def pod_template(
                 *certificate_volumes(stack, workload),
                 *licenses.volumes(workload),
                 *module_volumes(workload),
+                *database.volumes(stack, workload),
             ],
         ),
     )
@@ -292,6 +293,7 @@ def seed_container(
             ),
         ]
     mounts += _module_mounts(workload, read_only=False)
+    mounts += database.seed_mounts(stack, workload)
     gateway = workload.template
     return V1Container(
         name=SEED_CONTAINER,
@@ -304,6 +306,7 @@ def seed_container(
                     stack, _redundancy_file(workload), certificate_files(stack), gateway
                 ),
                 **restore.seed_environment(_restoring(workload), url=True),
+                **database.seed_environment(stack, workload),
             },
         ),
         resources=resources,
