@@ -102,6 +102,7 @@ CODES: dict[str, Code] = table(
     Code("IS164", _E, "`kubernetes.web.route: ingress` (the default) without `issuer`, the cert-manager issuer of its certificate"),
     Code("IS165", _E, "a `kubernetes.web` option the chosen `route` does not use (`issuer`/`ingress_class` with httproute, `parent_gateway` with ingress)"),
     Code("IS166", _E, "`compose.web.acme_email` is not an email address"),
+    Code("IS167", _E, "a redundant role has a web host on Kubernetes but `kubernetes.web.api_server_cidrs` is empty: the marker that labels the pair's active pod cannot reach the API server"),
     Code("IS201", _W, "a Gateway Network link (a pair, frontends, spokes) on the plain, demo-only transport (an error with `--strict`); not shown when an error stops the command"),
     Code("IS202", _W, "a hub-and-spoke stack with `spokes: 0`: a hub with nothing to connect to it"),
     Code("IS203", _W, "a Compose stack of more gateways than one Docker host runs sensibly: the reason (memory, ports) and `--target k8s` instead"),

@@ -24,6 +24,7 @@ from emitter.resolve import NO_ROLE
 from emitter.restore import restore_rules
 from emitter.spec import DEFAULT_IMAGE, StackSpec
 from emitter.targets import registry
+from emitter.targets.kubernetes.active_rules import active_rules
 from emitter.tool import check_tool
 from emitter.vocabulary import Edition, NodeRole
 from emitter.web import web_rules
@@ -610,6 +611,7 @@ RULES: tuple[Rule, ...] = (
     module_rules,
     restore_rules,
     web_rules,
+    active_rules,
 )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from emitter import modules, restore
 from emitter.ir import Stack
 from emitter.targets.kubernetes import (
+    active,
     certificates,
     configuration,
     disruption,
@@ -66,6 +67,7 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *disruption.disruption_budgets(stack, units),
         *certificates.objects(stack, units),
         *web.objects(stack, units, settings),
+        *active.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {
