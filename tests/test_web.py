@@ -27,6 +27,7 @@ INGRESS = {
     "web": {
         "issuer": {"name": "letsencrypt"},
         "controller_namespace": "ingress-nginx",
+        "api_server_cidrs": ["172.18.0.2/32"],
     }
 }
 
@@ -170,7 +171,10 @@ def test_acme_for_a_private_host_warns(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_no_controller_namespace_warns(cli: Cli, tmp_path: Path) -> None:
-    data = with_web({"backend": "s.example.com"}, {"web": {"issuer": {"name": "x"}}})
+    data = with_web(
+        {"backend": "s.example.com"},
+        {"web": {"issuer": {"name": "x"}, "api_server_cidrs": ["10.0.0.1/32"]}},
+    )
     result = run_stack(cli, tmp_path, data)
     assert result.exit_code == 0, result.stderr
     assert "warning IS212 kubernetes.web.controller_namespace:" in result.stderr
@@ -275,7 +279,7 @@ def kubernetes_objects(stack: Any, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_kubernetes_ingress_reaches_the_master_with_a_cluster_issuer() -> None:
+def test_kubernetes_ingress_reaches_the_active_node_with_a_cluster_issuer() -> None:
     stack = resolved({"backend": "s.example.com", "frontend": "h.example.com"})
     objects = kubernetes_objects(
         stack, {"issuer": {"name": "le", "kind": "Issuer"}, "controller_namespace": "ingress"}
@@ -289,7 +293,7 @@ def test_kubernetes_ingress_reaches_the_master_with_a_cluster_issuer() -> None:
         rule["host"]: rule["http"]["paths"][0]["backend"]["service"]["name"]
         for rule in ingress["spec"]["rules"]
     }
-    assert backends == {"s.example.com": "backend", "h.example.com": "frontend"}
+    assert backends == {"s.example.com": "backend-active", "h.example.com": "frontend"}
     policy = objects["networking.k8s.io_v1_networkpolicy_gateway-web-proxy-backend.yaml"]
     assert policy["spec"]["ingress"] == [
         {
@@ -316,7 +320,7 @@ def test_kubernetes_httproute_attaches_to_the_given_gateway() -> None:
         }
     ]
     assert route["spec"]["hostnames"] == ["s.example.com"]
-    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "backend", "port": 8088}]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "backend-active", "port": 8088}]
     assert not any("ingress" in path for path in objects)
     # No controller namespace: no extra NetworkPolicy (IS212 says so).
     assert not any("gateway-web-proxy" in path for path in objects)

@@ -108,6 +108,7 @@ CODES: dict[str, Code] = table(
     Code("IS164", _E, "`kubernetes.web.route: ingress` (the default) without `issuer`, the cert-manager issuer of its certificate"),
     Code("IS165", _E, "a `kubernetes.web` option the chosen `route` does not use (`issuer`/`ingress_class` with httproute, `parent_gateway` with ingress)"),
     Code("IS166", _E, "`compose.web.acme_email` is not an email address"),
+    Code("IS167", _E, "a redundant role has a web host on Kubernetes but `kubernetes.web.api_server_cidrs` is empty: the marker that labels the pair's active pod cannot reach the API server"),
     Code("IS170", _E, "`mqtt.roles` names a role the stack lacks"),
     Code("IS171", _E, "`mqtt.roles` is empty or names only roles without gateways: an MQTT broker no gateway can reach"),
     Code("IS172", _E, "`mqtt.username` is not 1 to 64 letters, digits, `.`, `_` or `-` starting with a letter or digit"),

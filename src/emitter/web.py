@@ -15,8 +15,9 @@ How the targets lower it (docs/research/around-gateways.md §4):
 * Compose (``compose.web``): a Traefik service terminating TLS with a certificate the stack's
   web CA issues, or from ACME (§4.4).
 * A pair behind one host: Compose routes to the master and fails over to the backup by health
-  check (§4.5); Kubernetes routes to the master's Service, and the backup is reached through a
-  host of its own.
+  check (§4.5); Kubernetes routes the role's host to whichever node is active, through a
+  Service that selects the pod a marker beside each node labels from ``/system/gwinfo``
+  (``targets/kubernetes/active.py``), and a backup's own host to the backup alone.
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ KUBE_SCORE_EXCEPTIONS = (
         "service-targets-pod",
         "Service",
         "a pair node's Service selects its pod by statefulset.kubernetes.io/pod-name, a label the "
-        "StatefulSet controller adds, which kube-score does not see in the pod template",
+        "StatefulSet controller adds, and a pair's -active Service by ignition-stack.io/active, "
+        "which the pair's markers set at run time: kube-score sees neither in the pod template",
     ),
     ScannerException(
         "statefulset-has-host-podantiaffinity",
@@ -89,6 +90,12 @@ TRIVY_EXCEPTIONS = (
         "the word 'key' in redundancy.xml's <entry key=...> elements and in the scripts' shell "
         "variables, and the MQTT broker's password_file path and script; no ConfigMap holds a "
         "secret",
+    ),
+    ScannerException(
+        "KSV-0048",
+        "Role",
+        "a pair's markers label the active pod: `patch` on pods, which the Role limits by "
+        "resourceNames to the pair's two pods (trivy does not read resourceNames)",
     ),
     ScannerException(
         "KSV-0109",

@@ -57,6 +57,7 @@ from emitter.rules.topology import (
     roles_known,
 )
 from emitter.spec import StackSpec
+from emitter.targets.kubernetes.active_rules import active_rules
 from emitter.tool import check_tool
 from emitter.web import web_rules
 
@@ -107,6 +108,7 @@ RULES: tuple[Rule, ...] = (
     restore_rules,
     mqtt_rules,
     web_rules,
+    active_rules,
     database_rules,
 )
 

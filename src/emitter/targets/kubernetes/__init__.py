@@ -13,7 +13,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from emitter.targets.kubernetes.extras import require
-from emitter.targets.kubernetes.names import HEADLESS_SUFFIX, MAX_GATEWAY_NAME, POD_INDEX, POD_NAME
+from emitter.targets.kubernetes.names import (
+    ACTIVE_SUFFIX,
+    HEADLESS_SUFFIX,
+    MAX_GATEWAY_NAME,
+    POD_INDEX,
+    POD_NAME,
+)
 from emitter.targets.registry import (
     NameLimits,
     PinnedFiles,
@@ -149,7 +155,7 @@ TARGET = Target(
     limits=NameLimits(
         max_gateway_name=MAX_GATEWAY_NAME,
         letter_first="they name Kubernetes Services",
-        suffixes=(HEADLESS_SUFFIX,),
+        suffixes=(HEADLESS_SUFFIX, ACTIVE_SUFFIX),
         variables=frozenset({POD_INDEX, POD_NAME}),
     ),
     pinned_files=PINNED_FILES,

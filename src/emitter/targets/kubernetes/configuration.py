@@ -26,6 +26,7 @@ from kubernetes.client.models import (
 
 from emitter import image
 from emitter.ir import Stack
+from emitter.targets.kubernetes.active_rules import active_masters
 from emitter.targets.kubernetes.metadata import (
     Workload,
     object_meta,
@@ -34,6 +35,7 @@ from emitter.targets.kubernetes.metadata import (
 )
 
 VOLUME = "configuration"
+ACTIVE_MARKER_SCRIPT = "active-marker.sh"
 SCRIPT_MODE = 0o555
 FILE_MODE = 0o444
 
@@ -47,9 +49,10 @@ class Scripts:
 
 
 def scripts(stack: Stack) -> Scripts:
-    return Scripts(
-        f"{stack.name}-scripts", {name: image.script(name) for name in image.gateway_scripts(stack)}
-    )
+    names = set(image.gateway_scripts(stack))
+    if active_masters(stack):
+        names.add(ACTIVE_MARKER_SCRIPT)  # the pairs' markers (active.py)
+    return Scripts(f"{stack.name}-scripts", {name: image.script(name) for name in sorted(names)})
 
 
 def nodes_config_map_name(workload: Workload) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from emitter import licensing
 from emitter.ir import Gateway, Stack
+from emitter.targets.kubernetes.active_rules import active_master, active_masters
 from emitter.targets.kubernetes.names import ENVIRONMENTS, PRODUCTION, overlay_namespace
 from emitter.targets.registry import PairAccess
 from emitter.vocabulary import TransportName
@@ -200,10 +201,10 @@ def _web(stack: Stack) -> list[str]:
         "|---|---|",
     ]
     for route in stack.web:
-        service = web.backend_service(route)
+        service = web.backend_service(stack, route)
         note = ""
-        if route.failover:
-            note = f" (the master only: `{route.gateways[1]}` is not reached by this host)"
+        if active_master(stack, route) is not None:
+            note = " (whichever node of the pair is active)"
         elif route.replicated:
             note = " (every ready member of the tier)"
         out.append(f"| https://{route.host}/ | `{service}`{note} |")
@@ -224,13 +225,40 @@ def _web(stack: Stack) -> list[str]:
         '{"state":"RUNNING"}',
         "```",
     ]
-    if any(route.failover for route in stack.web):
-        out += [
-            "",
-            "A pair's host reaches its master's Service only. When the backup takes over, users "
-            "of that host reach nothing until the master is back: give the backup a host of its "
-            "own (`web.hosts.<backup>`) to reach it directly. A Service over both pods would send "
-            "users to the standby backup too, because the backup's readiness counts it ready "
-            "while it waits.",
-        ]
-    return out
+    return out + _active(stack, dev)
+
+
+def _active(stack: Stack, dev: str) -> list[str]:
+    """How a pair's host reaches its active node, and how to watch it move."""
+    from emitter.targets.kubernetes import active
+
+    masters = active_masters(stack)
+    if not masters:
+        return []
+    master = masters[0]
+    return [
+        "",
+        "### A pair's host reaches its active node",
+        "",
+        f"A pair's role host goes to the Service `{active.service_name(master)}`, which selects "
+        f"the pair's pod labelled `{active.ACTIVE_LABEL}=true` (and ready). Beside each gateway a "
+        f"container `{active.CONTAINER}` reads the gateway's `/system/gwinfo` every "
+        f"{active.INTERVAL_SECONDS} s and sets that label on its own pod: `true` while the node "
+        "reports `RedundantNodeActiveStatus=Active`, `false` otherwise. After a failover the "
+        "host follows the backup within a few seconds of it taking over. No gateway redirect "
+        "is involved: the Service follows the label. The "
+        "marker reaches the API server at `kubernetes.web.api_server_cidrs` (a NetworkPolicy "
+        f"`{active.POLICY_PREFIX}{master}`), with a token that may read and label the pair's two "
+        "pods and nothing else (docs/security.md).",
+        "",
+        "Verify, then fail the master and watch the label move:",
+        "",
+        "```sh",
+        f"kubectl -n {dev} get pods -L {active.ACTIVE_LABEL}   # {master}-0 true, {master}-1 false",
+        f"kubectl -n {dev} get endpointslices -l kubernetes.io/service-name="
+        f"{active.service_name(master)}   # the active pod's address only",
+        f"kubectl -n {dev} logs {master}-0 -c {active.CONTAINER}   # each change of the label",
+        f"kubectl -n {dev} delete pod {master}-0   # while the master is away:",
+        f"kubectl -n {dev} get pods -L {active.ACTIVE_LABEL} -w  # {master}-1 turns true",
+        "```",
+    ]

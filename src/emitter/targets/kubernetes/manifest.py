@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from emitter.ir import Stack
 from emitter.targets.kubernetes import (
+    active,
     certificates,
     configuration,
     database,
@@ -66,6 +67,7 @@ def emit(stack: Stack, settings: KubernetesSpec) -> Emission:
         *mqtt.objects(stack, settings),
         *web.objects(stack, units, settings),
         *database.objects(stack, units, settings),
+        *active.objects(stack, units, settings),
     ]
     documents = [document(item) for item in objects]
     files = {

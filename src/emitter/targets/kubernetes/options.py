@@ -92,6 +92,16 @@ class KubernetesWebSpec(Model):
             "namespace besides the stack's own whose pods may reach the routed gateways' HTTP port."
         ),
     )
+    api_server_cidrs: list[Annotated[str, AfterValidator(_cidr)]] = Field(
+        default_factory=list,
+        description=(
+            "The Kubernetes API server's addresses (CIDR, e.g. `172.18.0.2/32`; "
+            "`kubectl get endpoints kubernetes -n default` lists them). Required when a "
+            "redundant role has a host: the marker beside each node of the pair labels the "
+            "active pod through the API, and the gateways' egress policy must let it reach the "
+            "API server (ports 443 and 6443)."
+        ),
+    )
 
 
 class KubernetesDatabaseSpec(Model):

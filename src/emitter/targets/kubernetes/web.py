@@ -7,9 +7,11 @@ ingress-shim then creates the Certificate (docs/research/around-gateways.md §4.
 TLS is that Gateway's listener's, not the route's (§4.3). The Gateway API CRDs (v1.3.0, standard
 channel) and the Gateway are prerequisites the guide names.
 
-A pair behind one host reaches its master's Service: the backup is reached through a host of
-its own (``web.hosts.<backup>``). A Service over both pods would send users to the standby too
-(the pair's readiness counts a healthy standby backup as ready; §4.5).
+A pair's role host reaches whichever node is active, through the Service ``<master>-active``
+that selects the pod a marker beside each node labels active from the gateway's
+``/system/gwinfo`` (``active.py``); a backup's own host (``web.hosts.<backup>``) reaches the
+backup alone. A Service over both pods would send users to the standby too (the pair's readiness
+counts a healthy standby backup as ready; §4.5).
 
 A NetworkPolicy per routed StatefulSet admits its HTTP port from the ingress controller's
 namespace (``controller_namespace``), matched by the ``kubernetes.io/metadata.name`` label
@@ -37,6 +39,7 @@ from kubernetes.client.models import (
 
 from emitter import image
 from emitter.ir import Stack, WebRoute
+from emitter.targets.kubernetes.active_rules import active_master
 from emitter.targets.kubernetes.metadata import (
     Workload,
     object_meta,
@@ -44,6 +47,7 @@ from emitter.targets.kubernetes.metadata import (
     stack_labels,
     workload_labels,
 )
+from emitter.targets.kubernetes.names import ACTIVE_SUFFIX
 from emitter.targets.kubernetes.networking import _ingress_rule, _namespace_peer
 from emitter.targets.kubernetes.options import KubernetesSpec, KubernetesWebSpec
 
@@ -64,10 +68,13 @@ def options_of(settings: KubernetesSpec) -> KubernetesWebSpec:
     return settings.web or KubernetesWebSpec()
 
 
-def backend_service(route: WebRoute) -> str:
-    """The Service a host reaches: a replicated tier's (named after its role), else the first
-    gateway's own Service (a pair's master)."""
-    return route.role if route.replicated else route.gateways[0]
+def backend_service(stack: Stack, route: WebRoute) -> str:
+    """The Service a host reaches: a replicated tier's (named after its role), a pair's Service of
+    its active node (``active.py``) for the role's host, else the gateway's own Service."""
+    if route.replicated:
+        return route.role
+    master = active_master(stack, route)
+    return route.gateways[0] if master is None else master + ACTIVE_SUFFIX
 
 
 def objects(stack: Stack, workloads: tuple[Workload, ...], settings: KubernetesSpec) -> list[Any]:
@@ -96,7 +103,7 @@ def _ingress(stack: Stack, web: KubernetesWebSpec) -> V1Ingress:
                         path_type="Prefix",
                         backend=V1IngressBackend(
                             service=V1IngressServiceBackend(
-                                name=backend_service(route),
+                                name=backend_service(stack, route),
                                 port=V1ServiceBackendPort(number=image.HTTP_PORT),
                             )
                         ),
@@ -140,7 +147,9 @@ def _http_route(stack: Stack, route: WebRoute, web: KubernetesWebSpec) -> dict[s
             "rules": [
                 {
                     "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                    "backendRefs": [{"name": backend_service(route), "port": image.HTTP_PORT}],
+                    "backendRefs": [
+                        {"name": backend_service(stack, route), "port": image.HTTP_PORT}
+                    ],
                 }
             ],
         },

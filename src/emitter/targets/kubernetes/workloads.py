@@ -50,7 +50,7 @@ from kubernetes.client.models import (
 from emitter import image, modules, restore
 from emitter.ir import Gateway, Stack
 from emitter.resolve import HEAP_PERCENT
-from emitter.targets.kubernetes import certificates, configuration, database, licenses
+from emitter.targets.kubernetes import active, certificates, configuration, database, licenses
 from emitter.targets.kubernetes.metadata import (
     CHECKSUM_ANNOTATION,
     GATEWAY_NETWORK_ANNOTATION,
@@ -158,6 +158,8 @@ def pod_template(
         metadata=V1ObjectMeta(labels=pod_labels(stack, workload), annotations=annotations),
         spec=V1PodSpec(
             automount_service_account_token=False,
+            # A routed pair's markers label the active pod; only they mount its token.
+            service_account_name=active.service_account(stack, workload),
             # Service links would inject <SERVICE>_PORT / <SERVICE>_SERVICE_HOST for every
             # Service in the namespace: a Service named `gateway` (basic) gives GATEWAY_PORT and
             # friends, which collide with the image's own GATEWAY_* settings.
@@ -174,7 +176,10 @@ def pod_template(
             affinity=pair_anti_affinity(stack, workload, options),
             topology_spread_constraints=tier_spread(workload),
             init_containers=[seed_container(stack, workload, resources)],
-            containers=[gateway_container(stack, workload, resources)],
+            containers=[
+                gateway_container(stack, workload, resources),
+                *active.containers(stack, workload),
+            ],
             volumes=[
                 configuration.configuration_volume(stack, workload, scripts),
                 _secret_volume(PASSWORD_VOLUME, stack.admin_password_secret, [PASSWORD_KEY]),
@@ -182,6 +187,7 @@ def pod_template(
                 *licenses.volumes(workload),
                 *module_volumes(workload),
                 *database.volumes(stack, workload),
+                *active.volumes(stack, workload),
             ],
         ),
     )
