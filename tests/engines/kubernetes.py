@@ -335,7 +335,7 @@ class ControlPlane:
         # The Gateway API's, for the HTTPRoutes of `web:` (route: httproute).
         self.kubectl.apply_objects(gateway_api.crd_documents())
         # CloudNativePG's, for the Cluster of `database:`.
-        self.kubectl.apply_objects(cloudnative_pg_crds())
+        self.kubectl.apply_objects(cloudnative_pg.crd_documents())
         self.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
     def _launch(self, name: str, binaries: dict[str, Path], *args: str) -> None:
@@ -459,18 +459,6 @@ def cert_manager_crds() -> list[dict[str, Any]]:
         crd["metadata"] = {"name": document["metadata"]["name"]}
         crds.append(crd)
     return crds
-
-
-def cloudnative_pg_crds() -> list[dict[str, Any]]:
-    """CloudNativePG's CRDs, so a database's Cluster applies (no operator runs: the Cluster is
-    stored and validated by the API server, nothing more)."""
-    cloudnative_pg.crd_schemas()  # downloads them on first use
-    return [
-        document
-        for path in sorted(cloudnative_pg.CRDS.glob("*.yaml"))
-        for document in yaml.safe_load_all(path.read_text(encoding="utf-8"))
-        if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition"
-    ]
 
 
 def find_binaries() -> dict[str, Path]:

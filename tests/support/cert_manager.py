@@ -26,7 +26,6 @@ import copy
 import functools
 import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -37,78 +36,28 @@ import yaml
 
 from emitter.targets.kubernetes.validation import schemas
 
-from .validators import missing_tool
+from .pinned_crds import PinnedCrds
 
-VERSION = "v1.16.5"
-MODULE = "github.com/cert-manager/cert-manager"
-# go.sum's h1: hash of the module zip at VERSION: a different download is refused.
-MODULE_SUM = "h1:XIhKoS4zQV9RHXAkqQW0NLivvoxAnWzbPsy9BG6cPVc="
-GROUP = "cert-manager.io"
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".tools" / "cert-manager" / VERSION
-CRDS = CACHE / "crds"
-DOWNLOAD_TIMEOUT = 300
+PINNED = PinnedCrds(
+    label="cert-manager",
+    name="cert-manager",
+    module="github.com/cert-manager/cert-manager",
+    version="v1.16.5",
+    module_sum="h1:XIhKoS4zQV9RHXAkqQW0NLivvoxAnWzbPsy9BG6cPVc=",
+    group="cert-manager.io",
+    source="deploy/crds",
+    pattern="crd-*.yaml",
+)
+VERSION, MODULE, GROUP, CRDS = PINNED.version, PINNED.module, PINNED.group, PINNED.crds
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 OBJECT_META = f"{schemas.DEFINITIONS_URL}#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 LOCATION_TEMPLATE = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
 
 
-def _go() -> str:
-    found = shutil.which("go")
-    if found is None:
-        missing_tool(f"go is not installed; it downloads cert-manager {VERSION}'s CRDs")
-    return found
-
-
-def _download() -> None:
-    """``go mod download`` the pinned module and copy its ``deploy/crds`` into ``CRDS``."""
-    go = _go()
-    with tempfile.TemporaryDirectory(prefix="ignition-stack-cert-manager-") as scratch:
-        # Outside any module, so no go.mod is read or written.
-        run = subprocess.run(
-            [go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            timeout=DOWNLOAD_TIMEOUT,
-            check=False,
-        )
-        try:
-            info = json.loads(run.stdout)
-        except ValueError:
-            info = {}
-        if run.returncode != 0 or "Dir" not in info:
-            missing_tool(
-                f"cannot download {MODULE}@{VERSION} from the Go module proxy: "
-                f"{(info.get('Error') or run.stderr or run.stdout).strip()[:500]}"
-            )
-        if info.get("Sum") != MODULE_SUM:
-            pytest.fail(
-                f"{MODULE}@{VERSION} has hash {info.get('Sum')}, not the pinned {MODULE_SUM}",
-                pytrace=False,
-            )
-        source = Path(info["Dir"]) / "deploy" / "crds"
-        CACHE.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(prefix=".crds-", dir=CACHE))
-        staged.chmod(0o755)
-        try:
-            for path in sorted(source.glob("crd-*.yaml")):
-                shutil.copyfile(path, staged / path.name)
-            try:
-                staged.rename(CRDS)
-            except OSError:
-                if not CRDS.is_dir():  # another session won the race: use its copy
-                    raise
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
-
-
 def crd_documents() -> list[dict[str, Any]]:
     """The pinned cert-manager CRDs (downloaded on first use)."""
-    if not CRDS.is_dir():
-        _download()
     documents = []
-    for path in sorted(CRDS.glob("crd-*.yaml")):
+    for path in sorted(PINNED.directory().glob(PINNED.pattern)):
         # The files are Helm templates, but every template directive sits in a comment or a
         # quoted label value: they load as plain YAML.
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
