@@ -39,26 +39,20 @@ fi
 if [ ! -x "$bin/trivy" ] || ! go version -m "$bin/trivy" | grep -q "aquasecurity/trivy.*$TRIVY_VERSION"; then
   GOEXPERIMENT=jsonv2 GOBIN="$bin" go install "github.com/aquasecurity/trivy/cmd/trivy@$TRIVY_VERSION"
 fi
-crds="$PWD/.tools/cert-manager/$CERT_MANAGER_VERSION/crds"
-if [ ! -d "$crds" ]; then
-  module=$(cd "$(mktemp -d)" && go mod download -json "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" |
+# fetch_crds NAME MODULE@VERSION FOLDER GLOB: copy a pinned module's CRD files once into
+# .tools/NAME/VERSION/crds (tests/support/pinned_crds.py reads them from there, and fetches them
+# itself, hash-checked, when they are missing).
+fetch_crds() {
+  local crds="$PWD/.tools/$1/${2##*@}/crds" module
+  [ -d "$crds" ] && return 0
+  module=$(cd "$(mktemp -d)" && go mod download -json "$2" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  mkdir -p "$crds.partial" && cp "$module"/deploy/crds/crd-*.yaml "$crds.partial/" && mv "$crds.partial" "$crds"
-fi
-gateway_crds="$PWD/.tools/gateway-api/$GATEWAY_API_VERSION/crds"
-if [ ! -d "$gateway_crds" ]; then
-  module=$(cd "$(mktemp -d)" && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  mkdir -p "$gateway_crds.partial" && cp "$module"/config/crd/standard/*.yaml "$gateway_crds.partial/" && mv "$gateway_crds.partial" "$gateway_crds"
-fi
-# CloudNativePG's CRDs (.tools/cloudnative-pg/), the schemas the database's Cluster is validated
-# against (docs/research/around-gateways.md §2).
-cnpg_crds="$PWD/.tools/cloudnative-pg/$CLOUDNATIVE_PG_VERSION/crds"
-if [ ! -d "$cnpg_crds" ]; then
-  module=$(cd "$(mktemp -d)" && go mod download -json "github.com/cloudnative-pg/cloudnative-pg@$CLOUDNATIVE_PG_VERSION" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  mkdir -p "$cnpg_crds.partial" && cp "$module"/config/crd/bases/*.yaml "$cnpg_crds.partial/" && mv "$cnpg_crds.partial" "$cnpg_crds"
-fi
+  mkdir -p "$crds.partial" && cp "$module/$3"/$4 "$crds.partial/" && mv "$crds.partial" "$crds"
+}
+fetch_crds cert-manager "github.com/cert-manager/cert-manager@$CERT_MANAGER_VERSION" deploy/crds 'crd-*.yaml'
+fetch_crds gateway-api "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" config/crd/standard '*.yaml'
+# CloudNativePG's: the schemas of the database's Cluster (docs/research/around-gateways.md §2).
+fetch_crds cloudnative-pg "github.com/cloudnative-pg/cloudnative-pg@$CLOUDNATIVE_PG_VERSION" config/crd/bases '*.yaml'
 echo "external validators in $bin: kubeconform $KUBECONFORM_VERSION, docker compose $COMPOSE_VERSION, kube-score $KUBE_SCORE_VERSION, trivy $TRIVY_VERSION; CRDs: cert-manager $CERT_MANAGER_VERSION, Gateway API $GATEWAY_API_VERSION, CloudNativePG $CLOUDNATIVE_PG_VERSION"
 # The real engines of the engine tests: a Kubernetes control plane (built from the Go module
 # proxy), and the Docker engine with the cached Debian base image of the Compose tests (root only).
