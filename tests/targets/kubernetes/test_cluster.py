@@ -141,9 +141,12 @@ def owner(pod: dict[str, Any]) -> str | None:
 # Warnings about the cluster's own timing, never about the objects applied:
 # * the scheduler may try a pod before the volume controller has bound its claim (to the
 #   volume made for it in advance); it retries once the claim is bound;
+# * on a loaded machine it may even try the pod before its informer has seen the claim the
+#   StatefulSet controller created just before the pod ("could not find"); it retries too;
 # * the API server's Service IP repair loop can run between a Service's IP allocation and the
 #   Service's write and report the IP as not allocated (kubernetes/kubernetes#37488).
 CLAIM_NOT_YET_BOUND = "pod has unbound immediate PersistentVolumeClaims"
+CLAIM_NOT_YET_SEEN = "could not find v1.PersistentVolumeClaim"
 IP_REPAIR_RACE = "ClusterIPNotAllocated"
 
 
@@ -154,7 +157,10 @@ def warnings(kubectl: Kubectl, namespace: str) -> list[str]:
         f"{event['involvedObject']['kind']}/{event['involvedObject']['name']}: "
         f"{event['reason']}: {event['message']}"
         for event in events["items"]
-        if not (event["reason"] == "FailedScheduling" and CLAIM_NOT_YET_BOUND in event["message"])
+        if not (
+            event["reason"] == "FailedScheduling"
+            and any(text in event["message"] for text in (CLAIM_NOT_YET_BOUND, CLAIM_NOT_YET_SEEN))
+        )
         and event["reason"] != IP_REPAIR_RACE
     ]
 
