@@ -133,3 +133,13 @@ def test_the_resolved_stack_decides_versions_and_who_connects() -> None:
         "backend": ("history",),
         "backend-backup": ("history",),
     }
+
+
+def test_kubernetes_database_options_without_a_database_are_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
+    data = explicit("basic")
+    data["kubernetes"] = {"database": {"instances": 2}}
+    assert_diagnostic(
+        run_stack(cli, tmp_path, data), "IS156", "kubernetes.database", "no `database:`"
+    )

@@ -342,3 +342,15 @@ def test_validate_checks_the_traefik_routes(cli: Cli, tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert "service 'nowhere' is not defined" in bad.stdout
     assert "http.services.gateway.failover: fallback is not defined" in bad.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "options"),
+    [("kubernetes", {"route": "httproute"}), ("compose", {"acme_email": "ops@example.com"})],
+)
+def test_web_options_without_web_hosts_are_refused(
+    cli: Cli, tmp_path: Path, target: str, options: dict[str, Any]
+) -> None:
+    data = explicit("basic")
+    data[target] = {**data.get(target, {}), "web": options}
+    assert_diagnostic(run_stack(cli, tmp_path, data), "IS168", f"{target}.web", "no `web:`")

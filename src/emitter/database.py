@@ -212,6 +212,14 @@ def writes_files(stack: Stack) -> bool:
 def database_rules(spec: StackSpec, stack: Stack) -> Iterator[Diagnostic]:
     database = spec.database
     if database is None:
+        if getattr(getattr(spec, "kubernetes", None), KEY, None) is not None:
+            yield error(
+                "IS156",
+                f"kubernetes.{KEY}",
+                "`kubernetes.database` sizes the stack's database, but the stack has no "
+                "`database:`",
+                "add `database: {connections: [{role: ROLE}]}`, or delete `kubernetes.database`",
+            )
         return
     if database.engine not in ENGINES:
         yield error(

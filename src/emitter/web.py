@@ -107,10 +107,23 @@ def backups_of(spec: StackSpec) -> dict[str, str]:
 def web_rules(spec: StackSpec, _: Stack) -> Iterator[Diagnostic]:
     web: WebSpec | None = getattr(spec, KEY, None)
     if web is None:
+        yield from _options_without_hosts(spec)
         return
     yield from _host_rules(spec, web)
     yield from _kubernetes_rules(spec)
     yield from _compose_rules(spec, web)
+
+
+def _options_without_hosts(spec: StackSpec) -> Iterator[Diagnostic]:
+    """A target's web options with no `web:` would be ignored without a word."""
+    for target in ("kubernetes", "compose"):
+        if getattr(getattr(spec, target, None), KEY, None) is not None:
+            yield error(
+                "IS168",
+                f"{target}.{KEY}",
+                f"`{target}.web` says how web hosts are routed, but the stack has no `web:`",
+                f"add `web: {{hosts: {{ROLE: HOST}}}}`, or delete `{target}.web`",
+            )
 
 
 def _host_rules(spec: StackSpec, web: WebSpec) -> Iterator[Diagnostic]:
